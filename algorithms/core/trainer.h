@@ -1,0 +1,69 @@
+// The trainer interface: word counts + options in, merge list out. A trainer never reads files or
+// pre-tokenizes; it sees only the distinct pieces and their counts (HF's Trainer, sentencepiece's
+// TrainerInterface).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "algorithms/core/types.h"
+
+namespace bpe {
+
+struct TrainProgress {
+  size_t merges_done = 0;
+  size_t merges_target = 0;
+  uint64_t last_count = 0;  // count of the pair merged last
+};
+
+struct TrainOptions {
+  uint32_t vocab_size = 10000;  // 256 byte tokens + merges; must be >= 256
+  uint64_t min_frequency = 1;   // stop when the best pair occurs fewer times than this
+  int threads = 1;              // trainers that are not parallel ignore it
+  // Called now and then from the training thread (about every 64 merges) when set.
+  std::function<void(const TrainProgress&)> progress;
+};
+
+enum class StopReason {
+  kVocabSize,     // reached vocab_size
+  kMinFrequency,  // the best pair occurred fewer than min_frequency times
+  kNoPairs,       // every piece is a single token: the corpus cannot reach vocab_size
+};
+std::string_view StopReasonText(StopReason reason);
+
+struct TrainResult {
+  MergeList merges;
+  StopReason stop = StopReason::kVocabSize;
+};
+
+class Trainer {
+ public:
+  virtual ~Trainer() = default;
+  // Deterministic: the same counts and options give the same merges whatever the order of counts.
+  virtual TrainResult Train(const WordCounts& counts, const TrainOptions& options) const = 0;
+};
+
+// Bookkeeping every trainer shares: the stop rule and progress reports, so that the trainers differ
+// only in how they find the best pair.
+class MergeLoop {
+ public:
+  explicit MergeLoop(const TrainOptions& options);
+
+  size_t target() const { return target_; }
+  bool Done() const { return result_.merges.size() >= target_; }
+  TokenId NextId() const { return MergedId(result_.merges.size()); }
+
+  // Offers the best pair of this step. Returns false, and records why, when training must stop
+  // instead: count 0 means there is no pair at all.
+  bool Accept(Pair best, uint64_t count);
+
+  TrainResult Finish() && { return std::move(result_); }
+
+ private:
+  const TrainOptions& options_;
+  size_t target_;
+  TrainResult result_;
+};
+
+}  // namespace bpe

@@ -1,0 +1,48 @@
+// The prepared, immutable vocabulary every encoder borrows (the GitHub `bpe` crate's layout): all
+// token byte strings concatenated in one buffer with a start offset per token, and a pair -> rank
+// hash map. Built once from a merge list, then shared read-only, also across threads.
+#pragma once
+
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "algorithms/core/types.h"
+
+namespace bpe {
+
+class Vocabulary {
+ public:
+  static constexpr uint32_t kNoRank = UINT32_MAX;
+
+  // Validates the merge list (every merge refers only to ids that exist before it, no pair twice) and
+  // throws bpe::Error naming the first bad merge.
+  explicit Vocabulary(MergeList merges);
+
+  size_t size() const { return offsets_.size() - 1; }
+  const MergeList& merges() const { return merges_; }
+
+  std::string_view TokenBytes(TokenId id) const {
+    return std::string_view(bytes_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+  }
+  // Rank of the merge for this pair, or kNoRank when the pair is not a merge.
+  uint32_t Rank(Pair p) const {
+    auto it = ranks_.find(PairKey(p));
+    return it == ranks_.end() ? kNoRank : it->second;
+  }
+  uint32_t Rank(TokenId left, TokenId right) const { return Rank(Pair{left, right}); }
+
+  // Appends the bytes of ids to out; throws bpe::Error on an id that is not in the vocabulary.
+  void Decode(std::span<const TokenId> ids, std::string& out) const;
+
+ private:
+  MergeList merges_;
+  std::string bytes_;              // all token byte strings, back to back
+  std::vector<uint32_t> offsets_;  // token id -> start in bytes_; one extra entry at the end
+  boost::unordered_flat_map<uint64_t, uint32_t> ranks_;  // PairKey -> merge rank
+};
+
+}  // namespace bpe

@@ -1,0 +1,92 @@
+// The registry tables. To add an algorithm: write trainers/<name>.cpp or encoders/<name>.cpp with a
+// factory function, declare it below and add its row.
+#include "algorithms/core/registry.h"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <string>
+
+#include "algorithms/core/error.h"
+
+namespace bpe {
+
+std::unique_ptr<Trainer> MakeNaiveTrainer();
+std::unique_ptr<Trainer> MakePqTrainer();
+
+std::unique_ptr<Encoder> MakeNaiveEncoder(const Vocabulary&);
+std::unique_ptr<Encoder> MakeRankEncoder(const Vocabulary&);
+std::unique_ptr<Encoder> MakeHeapEncoder(const Vocabulary&);
+
+const PreTokenizer& WhitespacePreTokenizer();
+const PreTokenizer& Gpt2PreTokenizer();
+const PreTokenizer& NonePreTokenizer();
+
+namespace {
+
+constexpr TrainerInfo kTrainers[] = {
+    {"naive", "textbook: recount every pair over all distinct words for every merge", true,
+     MakeNaiveTrainer},
+    {"pq", "incremental pair counts, pair->words index, lazy max-heap; touches only affected words",
+     true, MakePqTrainer},
+};
+
+constexpr EncoderInfo kEncoders[] = {
+    {"naive", "textbook: apply merge 0 everywhere, then merge 1, ...", true, MakeNaiveEncoder},
+    {"rank", "pair->rank hash map; per piece repeatedly merge the lowest-rank pair (tiktoken's loop)",
+     true, MakeRankEncoder},
+    {"heap", "linked symbols and a min-heap of (rank, position): O(n log n) per piece", true,
+     MakeHeapEncoder},
+};
+
+constexpr PreTokenizerInfo kPreTokenizers[] = {
+    {"whitespace", "whitespace run + non-whitespace run (ASCII whitespace)", WhitespacePreTokenizer},
+    {"gpt2", "GPT-2's regex, Unicode letters/numbers/White_Space, as a linear scanner",
+     Gpt2PreTokenizer},
+    {"none", "each line with its newline is one piece (long pieces: encoders' worst case)",
+     NonePreTokenizer},
+};
+
+// tiktoken refuses duplicate encoding names; so do we, once, on first use.
+template <typename Info>
+std::span<const Info> Checked(std::span<const Info> table, std::string_view kind) {
+  std::set<std::string_view> seen;
+  for (const Info& info : table) {
+    if (!seen.insert(info.name).second) Fail("two {}s are registered as '{}'", kind, info.name);
+  }
+  return table;
+}
+
+template <typename Info>
+const Info& Find(std::span<const Info> table, std::string_view name, std::string_view kind) {
+  std::string known;
+  for (const Info& info : table) {
+    if (info.name == name) return info;
+    known += known.empty() ? "" : ", ";
+    known += info.name;
+  }
+  Fail("unknown {} '{}' (known: {})", kind, name, known);
+}
+
+}  // namespace
+
+std::span<const TrainerInfo> Trainers() {
+  static const auto table = Checked<TrainerInfo>(kTrainers, "trainer");
+  return table;
+}
+std::span<const EncoderInfo> Encoders() {
+  static const auto table = Checked<EncoderInfo>(kEncoders, "encoder");
+  return table;
+}
+std::span<const PreTokenizerInfo> PreTokenizers() {
+  static const auto table = Checked<PreTokenizerInfo>(kPreTokenizers, "pre-tokenizer");
+  return table;
+}
+
+const TrainerInfo& FindTrainer(std::string_view name) { return Find(Trainers(), name, "trainer"); }
+const EncoderInfo& FindEncoder(std::string_view name) { return Find(Encoders(), name, "encoder"); }
+const PreTokenizerInfo& FindPreTokenizer(std::string_view name) {
+  return Find(PreTokenizers(), name, "pre-tokenizer");
+}
+
+}  // namespace bpe

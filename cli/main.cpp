@@ -1,0 +1,283 @@
+// bpebench: train, encode and decode with any registered BPE algorithm, and list what is registered.
+// Every error is one line on stderr ("bpebench: error: ...") and exit status 1; usage errors are 2.
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "algorithms/core/error.h"
+#include "algorithms/core/file_io.h"
+#include "algorithms/core/model.h"
+#include "algorithms/core/registry.h"
+#include "algorithms/core/text.h"
+#include "algorithms/core/unicode.h"
+#include "cli/args.h"
+#include "corpora/corpus.h"
+
+namespace bpe::cli {
+namespace {
+
+constexpr uint64_t kMaxVocab = uint64_t{1} << 24;
+constexpr uint64_t kMaxThreads = 256;
+
+int DefaultThreads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+constexpr const char* kMainHelp = R"(bpebench: compare byte pair encoding (BPE) trainers and encoders.
+
+usage: bpebench COMMAND [options]     (bpebench COMMAND --help for details)
+
+commands:
+  list      what is registered: trainers, encoders, pre-tokenizers, corpora
+  train     learn a merge list from text and write a model file
+  encode    turn text into token ids with a model
+  decode    turn token ids back into the original bytes
+
+Every trainer produces the identical merge list and every encoder the identical ids (canonical
+BPE: ties go to the smallest (left id, right id) pair; byte-level, ids 0..255 are the bytes).
+The benchmark sweep is a separate program: scripts/bench (see README.md).
+)";
+
+constexpr const char* kListHelp = R"(usage: bpebench list
+
+Prints one tab-separated line per registered item: KIND NAME DESCRIPTION,
+where KIND is trainer, encoder, pretokenizer or corpus.
+)";
+
+constexpr const char* kTrainHelp = R"(usage: bpebench train --vocab-size N --output MODEL [options] (FILE... | --corpus NAME)
+
+Learns merges until the vocabulary has N tokens (256 bytes + N-256 merges), or until the best pair
+occurs fewer than --min-frequency times, or until no pair is left (said on stderr).
+
+options:
+  --vocab-size N       target vocabulary size, 256..16777216 (required)
+  --output MODEL       model file to write (written to a temporary file, then renamed)
+  --algorithm NAME     trainer (default: pq; see bpebench list)
+  --pretokenizer P     whitespace, gpt2 or none (default: gpt2)
+  --min-frequency F    stop when the best pair occurs fewer than F times (default: 1)
+  --threads T          threads for counting words, 1..256 (default: hardware threads)
+  --corpus NAME        train on a corpus from corpora/manifest.tsv instead of FILEs
+  --binary             accept input that is not valid UTF-8 or holds NUL bytes
+  FILE                 text files, joined in order; - is standard input
+
+Progress goes to stderr when training takes longer than a second, then a final summary line.
+)";
+
+constexpr const char* kEncodeHelp = R"(usage: bpebench encode --model MODEL [options] [FILE]
+
+Writes the token ids of FILE (or standard input; - also means standard input) as decimal numbers,
+one space apart, on one line.
+
+options:
+  --model MODEL        model file written by bpebench train
+  --algorithm NAME     encoder (default: heap; see bpebench list); all give identical ids
+  --threads T          encode in T chunks split at piece boundaries, 1..256 (default: 1)
+  --binary             accept input that is not valid UTF-8 or holds NUL bytes
+)";
+
+constexpr const char* kDecodeHelp = R"(usage: bpebench decode --model MODEL [FILE]
+
+Reads token ids (decimal, separated by whitespace) from FILE or standard input and writes the bytes
+they stand for. An id that is not in the model is an error, and then nothing is written.
+)";
+
+bool WantsHelp(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
+// Text input must be UTF-8 without NUL bytes unless --binary: a binary file passed by mistake
+// should not silently become a tokenizer.
+void CheckText(std::string_view data, const std::string& source, bool binary) {
+  if (binary) return;
+  if (const void* nul = std::memchr(data.data(), 0, data.size())) {
+    Fail("{}: looks like a binary file (NUL byte at offset {}); use --binary to accept it", source,
+         static_cast<const char*>(nul) - data.data());
+  }
+  if (size_t bad = unicode::FirstInvalidUtf8(data); bad < data.size()) {
+    Fail("{}: invalid UTF-8 at byte offset {}; use --binary to accept it", source, bad);
+  }
+}
+
+std::string ReadInput(const std::vector<std::string>& files, bool binary) {
+  std::string text;
+  for (const auto& f : files) {
+    std::string data = ReadFile(f);
+    CheckText(data, f == "-" ? "standard input" : f, binary);
+    text += data;
+  }
+  return text;
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+int List() {
+  for (const auto& t : Trainers()) fmt::print("trainer\t{}\t{}\n", t.name, t.description);
+  for (const auto& e : Encoders()) fmt::print("encoder\t{}\t{}\n", e.name, e.description);
+  for (const auto& p : PreTokenizers()) fmt::print("pretokenizer\t{}\t{}\n", p.name, p.description);
+  try {
+    for (const auto& c : LoadManifest()) {
+      fmt::print("corpus\t{}\t{} ({} files, {} bytes{})\n", c.name, c.files[0].origin, c.files.size(),
+                 c.bytes(), c.files[0].unpacked_sha256.empty() ? "" : " packed");
+    }
+  } catch (const Error& e) {
+    fmt::print(stderr, "bpebench: warning: no corpora listed: {}\n", e.what());
+  }
+  return 0;
+}
+
+int Train(const std::vector<std::string>& argv) {
+  Args args(argv,
+            {"--vocab-size", "--output", "--algorithm", "--pretokenizer", "--min-frequency",
+             "--threads", "--corpus"},
+            {"--binary"});
+  const auto vocab = static_cast<uint32_t>(args.Uint("--vocab-size", 0, 0, kMaxVocab));
+  if (!args.Has("--vocab-size")) Fail("option --vocab-size is required (see --help)");
+  if (vocab < kByteAlphabet) Fail("--vocab-size {} is below the 256-byte alphabet", vocab);
+  const std::string output = args.Required("--output");
+  const TrainerInfo& trainer = FindTrainer(args.Get("--algorithm", "pq"));
+  const PreTokenizerInfo& pre = FindPreTokenizer(args.Get("--pretokenizer", "gpt2"));
+  TrainOptions options;
+  options.vocab_size = vocab;
+  options.min_frequency = args.Uint("--min-frequency", 1, 1, UINT64_MAX);
+  options.threads = static_cast<int>(args.Uint("--threads", DefaultThreads(), 1, kMaxThreads));
+  const bool has_corpus = args.Has("--corpus");
+  if (has_corpus == !args.positional().empty()) Fail("give either input FILEs or --corpus NAME");
+
+  const auto start = std::chrono::steady_clock::now();
+  const std::string text = has_corpus ? LoadCorpusText(args.Get("--corpus"))
+                                      : ReadInput(args.positional(), args.Has("--binary"));
+  if (text.empty()) Fail("the input is empty: nothing to train on");
+  const WordCounts counts = CountWords(text, pre.get(), options.threads);
+
+  double last_report = 0;
+  options.progress = [&](const TrainProgress& p) {
+    const double t = Seconds(start);
+    if (t < 1.0 || t - last_report < 0.5) return;
+    last_report = t;
+    fmt::print(stderr, "train: {}/{} merges, last pair count {}, {:.1f} s\n", p.merges_done,
+               p.merges_target, p.last_count, t);
+  };
+  TrainResult result = trainer.make()->Train(counts, options);
+  SaveModel({std::string(pre.name), result.merges}, output);
+  fmt::print(stderr, "trained {} merges (vocabulary {}) with {} in {:.3f} s from {} bytes, {} distinct pieces; "
+             "stopped: {}; wrote {}\n",
+             result.merges.size(), kByteAlphabet + result.merges.size(), trainer.name, Seconds(start),
+             text.size(), counts.size(), StopReasonText(result.stop), output);
+  if (result.stop != StopReason::kVocabSize) {
+    fmt::print(stderr, "note: the vocabulary size {} was not reached\n", vocab);
+  }
+  return 0;
+}
+
+std::string OneInput(const Args& args) {
+  if (args.positional().size() > 1) Fail("give at most one input FILE");
+  return args.positional().empty() ? "-" : args.positional()[0];
+}
+
+int Encode(const std::vector<std::string>& argv) {
+  Args args(argv, {"--model", "--algorithm", "--threads"}, {"--binary"});
+  const Model model = LoadModel(args.Required("--model"));
+  const EncoderInfo& encoder = FindEncoder(args.Get("--algorithm", "heap"));
+  const int threads = static_cast<int>(args.Uint("--threads", 1, 1, kMaxThreads));
+  const std::string text = ReadInput({OneInput(args)}, args.Has("--binary"));
+  const Vocabulary vocab(model.merges);
+  const auto ids = EncodeText(text, FindPreTokenizer(model.pretokenizer).get(), encoder, vocab, threads);
+  std::string out;
+  out.reserve(ids.size() * 6 + 1);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ' ';
+    fmt::format_to(std::back_inserter(out), "{}", ids[i]);
+  }
+  out += '\n';
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+    Fail("cannot write the ids to standard output");
+  }
+  return 0;
+}
+
+int Decode(const std::vector<std::string>& argv) {
+  Args args(argv, {"--model"}, {});
+  const Model model = LoadModel(args.Required("--model"));
+  const std::string input = ReadFile(OneInput(args));
+  std::vector<TokenId> ids;
+  for (size_t i = 0; i < input.size();) {
+    if (IsAsciiSpace(input[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    uint64_t v = 0;
+    while (j < input.size() && input[j] >= '0' && input[j] <= '9' && v <= UINT32_MAX) {
+      v = v * 10 + (input[j++] - '0');
+    }
+    if (j == i || (j < input.size() && !IsAsciiSpace(input[j]))) {
+      Fail("decode input: '{}' at byte {} is not a token id",
+           input.substr(i, std::min<size_t>(20, input.find_first_of(" \t\n\r", i) - i)), i);
+    }
+    if (v > UINT32_MAX) Fail("decode input: the number at byte {} is too large for a token id", i);
+    ids.push_back(static_cast<TokenId>(v));
+    i = j;
+  }
+  std::string out;
+  Vocabulary(model.merges).Decode(ids, out);  // throws before anything is written
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+    Fail("cannot write the decoded bytes to standard output");
+  }
+  return 0;
+}
+
+int Run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kMainHelp, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  struct Command {
+    const char* name;
+    const char* help;
+    int (*run)(const std::vector<std::string>&);
+  };
+  static const Command kCommands[] = {
+      {"list", kListHelp, [](const std::vector<std::string>& a) {
+         if (!a.empty()) Fail("list takes no arguments");
+         return List();
+       }},
+      {"train", kTrainHelp, Train},
+      {"encode", kEncodeHelp, Encode},
+      {"decode", kDecodeHelp, Decode},
+  };
+  for (const Command& c : kCommands) {
+    if (command != c.name) continue;
+    if (WantsHelp(args)) {
+      std::fputs(c.help, stdout);
+      return 0;
+    }
+    return c.run(args);
+  }
+  Fail("unknown command '{}' (commands: list, train, encode, decode; see --help)", command);
+}
+
+}  // namespace
+}  // namespace bpe::cli
+
+int main(int argc, char** argv) {
+  try {
+    return bpe::cli::Run(argc, argv);
+  } catch (const bpe::Error& e) {
+    fmt::print(stderr, "bpebench: error: {}\n", e.what());
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "bpebench: error: out of memory\n");
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bpebench: error: {}\n", e.what());
+  }
+  return 1;
+}

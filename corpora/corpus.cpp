@@ -1,0 +1,160 @@
+#include "corpora/corpus.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "algorithms/core/error.h"
+#include "algorithms/core/file_io.h"
+#include "corpora/sha256.h"
+
+extern char** environ;
+
+namespace bpe {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+std::vector<std::string> SplitTabs(const std::string& line) {
+  std::vector<std::string> fields;
+  std::stringstream in(line);
+  std::string field;
+  while (std::getline(in, field, '\t')) fields.push_back(field);
+  return fields;
+}
+
+std::string Where(const CorpusFile& file) { return (fs::path(CorporaFolder()) / file.path).string(); }
+
+std::string ReadChecked(const std::string& path, const std::string& sha256, const std::string& corpus) {
+  if (!fs::exists(path)) {
+    Fail("corpus '{}': file '{}' is missing (looked in {}; set BPEBENCH_CORPORA to the corpora folder)",
+         corpus, fs::path(path).filename().string(), fs::path(path).parent_path().string());
+  }
+  std::string data = ReadFile(path);
+  const std::string actual = Sha256Hex(data);
+  if (actual != sha256) {
+    Fail("corpus '{}': file '{}' has sha256 {}, the manifest says {}", corpus, path, actual, sha256);
+  }
+  return data;
+}
+
+// Runs `xz -dc packed > out` without a shell.
+void Unxz(const std::string& packed, const std::string& out) {
+  const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) Fail("cannot create '{}' to unpack '{}'", out, packed);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fd, STDOUT_FILENO);
+  const char* argv[] = {"xz", "-dc", packed.c_str(), nullptr};
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, "xz", &actions, nullptr, const_cast<char**>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fd);
+  int status = 0;
+  if (rc != 0 || ::waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fs::remove(out);
+    Fail("cannot unpack '{}' with xz (is xz-utils installed?)", packed);
+  }
+}
+
+std::string ReadPacked(const CorpusFile& file, const std::string& corpus) {
+  const fs::path cache = fs::path(CacheFolder()) / fs::path(file.path).stem();  // drops ".xz"
+  std::error_code ec;
+  if (fs::exists(cache, ec)) {
+    std::string data = ReadFile(cache.string());
+    if (Sha256Hex(data) == file.unpacked_sha256) return data;
+    fs::remove(cache, ec);  // stale or damaged: unpack again
+  }
+  ReadChecked(Where(file), file.sha256, corpus);
+  fs::create_directories(cache.parent_path(), ec);
+  if (ec) Fail("cannot create the cache folder '{}': {}", cache.parent_path().string(), ec.message());
+  const std::string tmp = cache.string() + ".tmp." + std::to_string(::getpid());
+  std::fprintf(stderr, "unpacking %s into %s (once)\n", file.path.c_str(), cache.c_str());
+  Unxz(Where(file), tmp);
+  std::string data = ReadFile(tmp);
+  if (Sha256Hex(data) != file.unpacked_sha256) {
+    fs::remove(tmp, ec);
+    Fail("corpus '{}': '{}' unpacks to text whose sha256 is not the manifest's", corpus, Where(file));
+  }
+  fs::rename(tmp, cache, ec);
+  return data;
+}
+
+}  // namespace
+
+uint64_t CorpusInfo::bytes() const {
+  uint64_t total = 0;
+  for (const auto& f : files) total += f.bytes;
+  return total;
+}
+
+std::string CorporaFolder() {
+  return EnvOr("BPEBENCH_CORPORA", (fs::path(BPEBENCH_SOURCE_DIR) / ".." / "shared" / "corpora")
+                                       .lexically_normal()
+                                       .string());
+}
+std::string ManifestPath() {
+  return EnvOr("BPEBENCH_MANIFEST", (fs::path(BPEBENCH_SOURCE_DIR) / "corpora" / "manifest.tsv").string());
+}
+std::string CacheFolder() {
+  const char* home = std::getenv("HOME");
+  const std::string xdg = EnvOr("XDG_CACHE_HOME", home ? std::string(home) + "/.cache" : "/tmp");
+  return EnvOr("BPEBENCH_CACHE", xdg + "/bpebench");
+}
+
+std::vector<CorpusInfo> LoadManifest() {
+  const std::string path = ManifestPath();
+  std::stringstream in(ReadFile(path));
+  std::vector<CorpusInfo> corpora;
+  std::string line;
+  bool header = false;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.empty() || line[0] == '#') continue;
+    auto f = SplitTabs(line);
+    if (!header) {
+      if (f.size() < 7 || f[0] != "corpus") Fail("{}:{}: expected the column header", path, n);
+      header = true;
+      continue;
+    }
+    if (f.size() != 7) Fail("{}:{}: expected 7 tab-separated fields, found {}", path, n, f.size());
+    if (corpora.empty() || corpora.back().name != f[0]) corpora.push_back({f[0], {}});
+    corpora.back().files.push_back(
+        {f[1], std::stoull(f[2]), f[3], f[4] == "-" ? "" : f[4], f[5], f[6]});
+  }
+  if (corpora.empty()) Fail("{}: the corpus manifest lists no corpora", path);
+  return corpora;
+}
+
+const CorpusInfo& FindCorpus(const std::vector<CorpusInfo>& manifest, const std::string& name) {
+  std::string known;
+  for (const auto& c : manifest) {
+    if (c.name == name) return c;
+    known += (known.empty() ? "" : ", ") + c.name;
+  }
+  Fail("unknown corpus '{}' (known: {})", name, known);
+}
+
+std::string LoadCorpusText(const CorpusInfo& corpus) {
+  std::string text;
+  for (const auto& file : corpus.files) {
+    text += file.unpacked_sha256.empty() ? ReadChecked(Where(file), file.sha256, corpus.name)
+                                         : ReadPacked(file, corpus.name);
+  }
+  return text;
+}
+
+std::string LoadCorpusText(const std::string& name) {
+  return LoadCorpusText(FindCorpus(LoadManifest(), name));
+}
+
+}  // namespace bpe

@@ -1,0 +1,47 @@
+// The corpus manifest (corpora/manifest.tsv) and how corpora are found: code asks for a corpus by
+// name and gets its text, checked against the manifest's sha256, or a bpe::Error naming the file and
+// the folder it was looked for in.
+//
+// Where things are looked for:
+//   corpora folder   $BPEBENCH_CORPORA, else ../shared/corpora beside the source checkout
+//   manifest         $BPEBENCH_MANIFEST, else corpora/manifest.tsv in the source checkout
+//   unpack cache     $BPEBENCH_CACHE, else $XDG_CACHE_HOME/bpebench, else ~/.cache/bpebench
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bpe {
+
+inline constexpr const char* kDefaultCorpus = "gutenberg5";
+
+struct CorpusFile {
+  std::string path;  // relative to the corpora folder
+  uint64_t bytes = 0;
+  std::string sha256;
+  std::string unpacked_sha256;  // for .xz files: the unpacked text's hash; empty otherwise
+  std::string license;
+  std::string origin;
+};
+
+struct CorpusInfo {
+  std::string name;
+  std::vector<CorpusFile> files;  // joined in this order
+  uint64_t bytes() const;         // packed size on disk
+};
+
+std::string CorporaFolder();
+std::string ManifestPath();
+std::string CacheFolder();
+
+// All corpora in manifest order. Throws bpe::Error for a missing or malformed manifest.
+std::vector<CorpusInfo> LoadManifest();
+const CorpusInfo& FindCorpus(const std::vector<CorpusInfo>& manifest, const std::string& name);
+
+// The corpus text: its files joined, each checked against its sha256. An .xz file is unpacked once
+// into the cache folder (with `xz -dc`) and the unpacked copy checked on every load.
+std::string LoadCorpusText(const CorpusInfo& corpus);
+std::string LoadCorpusText(const std::string& name);
+
+}  // namespace bpe
