@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -214,8 +215,8 @@ int Decode(const std::vector<std::string>& argv) {
     }
     size_t j = i;
     uint64_t v = 0;
-    while (j < input.size() && input[j] >= '0' && input[j] <= '9' && v <= UINT32_MAX) {
-      v = v * 10 + (input[j++] - '0');
+    while (j < input.size() && input[j] >= '0' && input[j] <= '9') {
+      v = std::min<uint64_t>(v * 10 + (input[j++] - '0'), uint64_t{UINT32_MAX} + 1);  // saturate
     }
     if (j == i || (j < input.size() && !IsAsciiSpace(input[j]))) {
       Fail("decode input: '{}' at byte {} is not a token id",

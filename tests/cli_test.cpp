@@ -1,0 +1,149 @@
+// The real `bpebench` binary: identical files from every trainer and encoder, exact round trips, and
+// one clear line on stderr with a non-zero exit for every kind of bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "algorithms/core/file_io.h"
+#include "corpora/corpus.h"
+#include "tests/test_util.h"
+
+namespace bpe {
+namespace {
+
+using test::ShellQuote;
+
+struct Result {
+  int status;
+  std::string out, err;
+};
+
+Result Cli(const std::string& args) {
+  Result r;
+  r.status = test::RunCommand(std::string(BPEBENCH_CLI) + " " + args, &r.out, &r.err);
+  return r;
+}
+
+std::string WriteTemp(const std::string& name, const std::string& data) {
+  const std::string path = test::TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << data;
+  return path;
+}
+
+// A failure: non-zero status, nothing on stdout, exactly one line on stderr that contains `needle`.
+void ExpectError(const std::string& args, const std::string& needle) {
+  const Result r = Cli(args);
+  EXPECT_NE(r.status, 0) << args;
+  EXPECT_LT(r.status, 128) << "crashed: " << args << "\n" << r.err;
+  EXPECT_EQ(r.out, "") << args;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\n" << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\nstderr: " << r.err;
+}
+
+TEST(Cli, EveryTrainerWritesTheSameModelAndEveryEncoderTheSameIds) {
+  const std::string text = WriteTemp("alice.txt", test::CorpusSlice("gutenberg5", 120'000));
+  std::string first_model;
+  for (const auto& t : Trainers()) {
+    const std::string model = test::TempDir() + "/cli_" + std::string(t.name) + ".model";
+    const Result r = Cli("train --algorithm " + std::string(t.name) + " --vocab-size 800 --output " +
+                         model + " " + text);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("trained 544 merges"), std::string::npos) << r.err;
+    const std::string bytes = ReadFile(model);
+    if (first_model.empty()) first_model = bytes;
+    EXPECT_EQ(bytes, first_model) << t.name << " wrote a different model file";
+  }
+  const std::string model = WriteTemp("cli.model", first_model);
+  const std::string held_out = WriteTemp("held_out.txt", test::CorpusSlice("udhr59", 50'000));
+  std::string first_ids;
+  for (const auto& e : Encoders()) {
+    for (const char* threads : {"1", "2"}) {
+      const Result r = Cli("encode --algorithm " + std::string(e.name) + " --threads " + threads +
+                           " --model " + model + " " + held_out);
+      ASSERT_EQ(r.status, 0) << r.err;
+      if (first_ids.empty()) first_ids = r.out;
+      EXPECT_EQ(r.out, first_ids) << e.name << " with " << threads << " threads";
+    }
+  }
+  const std::string ids = WriteTemp("ids.txt", first_ids);
+  const Result d = Cli("decode --model " + model + " " + ids);
+  ASSERT_EQ(d.status, 0) << d.err;
+  EXPECT_EQ(d.out, ReadFile(held_out));
+  // Standard input works too.
+  const Result piped = Cli("encode --model " + model + " - < " + held_out);
+  EXPECT_EQ(piped.out, first_ids);
+}
+
+TEST(Cli, BinaryInputRoundTripsWithTheFlag) {
+  std::mt19937_64 rng(1);
+  const std::string bytes = test::RandomBytes(rng, 5000);
+  const std::string path = WriteTemp("random.bin", bytes);
+  const std::string model = test::TempDir() + "/bin.model";
+  ASSERT_EQ(Cli("train --binary --pretokenizer none --vocab-size 300 --output " + model + " " + path).status, 0);
+  const Result e = Cli("encode --binary --model " + model + " " + path);
+  ASSERT_EQ(e.status, 0) << e.err;
+  const Result d = Cli("decode --model " + model + " " + WriteTemp("bin.ids", e.out));
+  EXPECT_EQ(d.out, bytes);
+}
+
+TEST(Cli, TrainReportsWhenTheVocabSizeIsNotReached) {
+  const std::string path = WriteTemp("short.txt", "abc abc abd\n");
+  const Result r = Cli("train --vocab-size 5000 --output " + test::TempDir() + "/short.model " + path);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.err.find("no pairs left"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("was not reached"), std::string::npos) << r.err;
+}
+
+TEST(Cli, HelpAndList) {
+  for (const char* cmd : {"--help", "list --help", "train --help", "encode --help", "decode --help"}) {
+    const Result r = Cli(cmd);
+    EXPECT_EQ(r.status, 0) << cmd;
+    EXPECT_NE(r.out.find("usage"), std::string::npos) << cmd;
+  }
+  const Result list = Cli("list");
+  ASSERT_EQ(list.status, 0);
+  for (const auto& t : Trainers()) EXPECT_NE(list.out.find("trainer\t" + std::string(t.name) + "\t"), std::string::npos);
+  for (const auto& e : Encoders()) EXPECT_NE(list.out.find("encoder\t" + std::string(e.name) + "\t"), std::string::npos);
+  for (const auto& p : PreTokenizers()) EXPECT_NE(list.out.find("pretokenizer\t" + std::string(p.name) + "\t"), std::string::npos);
+  EXPECT_NE(list.out.find("corpus\tgutenberg5\t"), std::string::npos);
+  EXPECT_NE(Cli("").status, 0);
+}
+
+TEST(Cli, BadInputIsOneClearLineAndANonZeroExit) {
+  const std::string good = WriteTemp("good.txt", "the cat sat on the mat\n");
+  const std::string model = test::TempDir() + "/good.model";
+  ASSERT_EQ(Cli("train --vocab-size 270 --output " + model + " " + good).status, 0);
+  const std::string out = " --output " + test::TempDir() + "/x.model ";
+
+  ExpectError("frobnicate", "unknown command 'frobnicate'");
+  ExpectError("train --vocab-size 300" + out + test::TempDir() + "/nope.txt", "nope.txt");
+  ExpectError("train --vocab-size 300" + out + test::TempDir(), "is a directory");
+  ExpectError("train --vocab-size 300" + out + WriteTemp("empty.txt", ""), "empty");
+  ExpectError("train --vocab-size 300" + out + WriteTemp("nul.bin", std::string("ab\0cd", 5)), "NUL byte at offset 2");
+  ExpectError("train --vocab-size 300" + out + WriteTemp("bad.txt", "ok\xC3("), "invalid UTF-8 at byte offset 2");
+  ExpectError("train --vocab-size 300" + out + WriteTemp("trunc.txt", "ok\xE4\xB8"), "invalid UTF-8");
+  ExpectError("train --vocab-size 100" + out + good, "below the 256-byte alphabet");
+  ExpectError("train --vocab-size 99999999999" + out + good, "out of range");
+  ExpectError("train --vocab-size ten" + out + good, "not a whole number");
+  ExpectError("train --vocab-size 300 --threads 0" + out + good, "--threads 0 is out of range");
+  ExpectError("train --vocab-size 300 --threads 10000" + out + good, "out of range");
+  ExpectError("train --vocab-size 300 --algorithm magic" + out + good, "unknown trainer 'magic'");
+  ExpectError("train --vocab-size 300 --pretokenizer magic" + out + good, "unknown pre-tokenizer 'magic'");
+  ExpectError("train --vocab-size 300 --corpus atlantis" + out, "unknown corpus 'atlantis'");
+  ExpectError("train --vocab-size 300" + out, "give either input FILEs or --corpus NAME");
+  ExpectError("train --output x.model " + good, "--vocab-size is required");
+  ExpectError("train --vocab-size 300 --bogus 1" + out + good, "unknown option '--bogus'");
+  ExpectError("train --vocab-size 300 --output " + test::TempDir() + "/no/dir/m.model " + good, "cannot write");
+  ExpectError("encode --model " + model + " --algorithm magic " + good, "unknown encoder 'magic'");
+  ExpectError("encode --model " + test::TempDir() + "/none.model " + good, "none.model");
+  ExpectError("encode --model " + good + " " + good, "not a bpebench model file");
+  ExpectError("encode --model " + WriteTemp("empty.model", "") + " " + good, "empty model file");
+  ExpectError("encode --model " + WriteTemp("trunc.model", ReadFile(model).substr(0, 40)) + " " + good, "truncated");
+  ExpectError("decode --model " + model + " " + WriteTemp("bad.ids", "1 2 270\n"), "token id 270");
+  ExpectError("decode --model " + model + " " + WriteTemp("word.ids", "1 two 3\n"), "'two' at byte 2 is not a token id");
+  ExpectError("decode --model " + model + " " + WriteTemp("huge.ids", "99999999999999999999\n"), "too large");
+}
+
+}  // namespace
+}  // namespace bpe

@@ -1,0 +1,167 @@
+// Every registered encoder must produce exactly the reference (`naive`) ids, and decode must give the
+// input back. Parameterized over the registry.
+#include <gtest/gtest.h>
+
+#include "algorithms/core/error.h"
+#include "algorithms/core/vocabulary.h"
+#include "tests/test_util.h"
+
+namespace bpe {
+namespace {
+
+using test::Count;
+using test::EncodeWith;
+
+class EncoderTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void ExpectSameAsReference(const Vocabulary& vocab, const std::string& pre, std::string_view text) {
+    const auto expected = EncodeWith(std::string(kReferenceEncoder), vocab, pre, text);
+    const auto actual = EncodeWith(GetParam(), vocab, pre, text);
+    ASSERT_EQ(actual.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      ASSERT_EQ(actual[i], expected[i]) << "first difference at token " << i;
+    }
+    std::string decoded;
+    vocab.Decode(actual, decoded);
+    ASSERT_EQ(decoded, text);
+  }
+  std::vector<TokenId> Encode(const Vocabulary& vocab, std::string_view text,
+                              const std::string& pre = "none") {
+    return EncodeWith(GetParam(), vocab, pre, text);
+  }
+};
+
+TEST_P(EncoderTest, KnownAnswerWorkedByHand) {
+  // Merges: a+b -> 256 'ab', 256+c -> 257 'abc', c+c -> 258 'cc'.
+  const Vocabulary v(MergeList{{'a', 'b'}, {256, 'c'}, {'c', 'c'}});
+  EXPECT_EQ(Encode(v, "abc"), (std::vector<TokenId>{257}));
+  // "abccc": ab (rank 0) first, then ab+c (rank 1) before c+c (rank 2): [abc, cc].
+  EXPECT_EQ(Encode(v, "abccc"), (std::vector<TokenId>{257, 258}));
+  // "cccab": c+c leftmost first: [cc, c, ab].
+  EXPECT_EQ(Encode(v, "cccab"), (std::vector<TokenId>{258, 'c', 256}));
+  EXPECT_EQ(Encode(v, "xyz"), (std::vector<TokenId>{'x', 'y', 'z'}));
+}
+
+TEST_P(EncoderTest, EqualRanksMergeLeftmostFirst) {
+  const Vocabulary v(MergeList{{'a', 'a'}});
+  EXPECT_EQ(Encode(v, "aaa"), (std::vector<TokenId>{256, 'a'}));
+  EXPECT_EQ(Encode(v, "aaaaa"), (std::vector<TokenId>{256, 256, 'a'}));
+}
+
+TEST_P(EncoderTest, PairSemanticsNotConcatenation) {
+  // Tokens a, b, c, ab, bc, abc with merges a+b, b+c, a+bc. tiktoken's concatenation semantics
+  // would give [abc] for "abc"; merging listed pairs by rank gives [ab, c]: a+bc never forms since
+  // a+b (rank 0) is applied first. Canonical BPE is the pair semantics.
+  const Vocabulary v(MergeList{{'a', 'b'}, {'b', 'c'}, {'a', 257}});
+  EXPECT_EQ(Encode(v, "abc"), (std::vector<TokenId>{256, 'c'}));
+  EXPECT_EQ(Encode(v, "bc"), (std::vector<TokenId>{257}));
+}
+
+TEST_P(EncoderTest, MatchesReferenceOnCorporaWithModelsOfSeveralSizes) {
+  for (const std::string& corpus : {"gutenberg5", "udhr59", "lua"}) {
+    // Train on one slice, encode held-out text that follows it.
+    const std::string all = test::CorpusSlice(corpus, 260'000);
+    const std::string train = all.substr(0, 200'000), held_out = all.substr(200'000);
+    for (const auto& pre : PreTokenizers()) {
+      const std::string name(pre.name);
+      const WordCounts counts = Count(train, name);
+      for (uint32_t vocab_size : {300u, 1000u, 3000u}) {
+        SCOPED_TRACE(corpus + " / " + name + " / " + std::to_string(vocab_size));
+        const Vocabulary v(test::TrainReference(counts, vocab_size));
+        ExpectSameAsReference(v, name, held_out.substr(0, name == "none" ? 15'000 : 60'000));
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+TEST_P(EncoderTest, MatchesReferenceOnRandomBytes) {
+  const Vocabulary v(test::TrainReference(Count(test::CorpusSlice("zh_sanguo", 100'000), "gpt2"), 800));
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 300; ++round) {
+    const std::string bytes = test::RandomBytes(rng, rng() % 200);
+    for (const auto& pre : PreTokenizers()) ExpectSameAsReference(v, std::string(pre.name), bytes);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_P(EncoderTest, MatchesReferenceOnConcatenatedRandomTokens) {
+  // Text made of whole tokens in random order: many merges apply, in unusual contexts.
+  const Vocabulary v(test::TrainReference(Count(test::CorpusSlice("gutenberg5", 100'000), "whitespace"), 1500));
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::string text;
+    for (int t = 0, n = 1 + static_cast<int>(rng() % 30); t < n; ++t) {
+      text += v.TokenBytes(static_cast<TokenId>(rng() % v.size()));
+    }
+    ExpectSameAsReference(v, "none", text);
+    ExpectSameAsReference(v, "whitespace", text);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_P(EncoderTest, MatchesReferenceOnAdversarialRepeats) {
+  // Models trained on runs, so that long chains of merges of one byte and of short patterns exist.
+  const Vocabulary v(test::TrainReference(
+      Count(std::string(3000, 'a') + "\n" + std::string(2000, ' ') + "\n" +
+                [] { std::string s; for (int i = 0; i < 1500; ++i) s += "ab"; return s; }() + "\n" +
+                [] { std::string s; for (int i = 0; i < 1000; ++i) s += "xyz"; return s; }(),
+            "none"),
+      400));
+  for (size_t n : {1u, 2u, 3u, 7u, 64u, 1000u, 4097u}) {
+    SCOPED_TRACE(n);
+    ExpectSameAsReference(v, "none", std::string(n, 'a'));
+    ExpectSameAsReference(v, "none", std::string(n, ' '));
+    std::string ab, xyz;
+    for (size_t i = 0; i < n; ++i) ab += "ab", xyz += "xyz";
+    ExpectSameAsReference(v, "none", ab);
+    ExpectSameAsReference(v, "none", xyz.substr(1));
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_P(EncoderTest, EmptyModelGivesBytes) {
+  const Vocabulary v(MergeList{});
+  EXPECT_EQ(Encode(v, "hi\xff"), (std::vector<TokenId>{'h', 'i', 0xff}));
+}
+
+TEST_P(EncoderTest, ThreadCountDoesNotChangeIds) {
+  const std::string text = test::CorpusSlice("tinyshakespeare", 200'000);
+  const Vocabulary v(test::TrainReference(Count(text.substr(0, 100'000), "gpt2"), 1000));
+  const auto& info = FindEncoder(GetParam());
+  const auto one = EncodeText(text, FindPreTokenizer("gpt2").get(), info, v, 1);
+  for (int threads : {2, 3, 8}) {
+    EXPECT_EQ(EncodeText(text, FindPreTokenizer("gpt2").get(), info, v, threads), one) << threads;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, EncoderTest, ::testing::ValuesIn([] {
+                           std::vector<std::string> names;
+                           for (const auto& e : Encoders()) names.emplace_back(e.name);
+                           return names;
+                         }()),
+                         [](const auto& info) { return info.param; });
+
+TEST(Vocabulary, TokenBytesAndDecode) {
+  const Vocabulary v(MergeList{{'a', 'b'}, {256, 256}});
+  EXPECT_EQ(v.size(), 258u);
+  EXPECT_EQ(v.TokenBytes(257), "abab");
+  EXPECT_EQ(v.Rank('a', 'b'), 0u);
+  EXPECT_EQ(v.Rank('b', 'a'), Vocabulary::kNoRank);
+  std::string out;
+  v.Decode(std::vector<TokenId>{257, 'c', 0}, out);
+  EXPECT_EQ(out, std::string("ababc\0", 6));
+  EXPECT_THROW(v.Decode(std::vector<TokenId>{258}, out), Error);
+}
+
+TEST(Vocabulary, RejectsInvalidMergeLists) {
+  EXPECT_THROW(Vocabulary(MergeList{{'a', 256}}), Error);        // id not created yet
+  EXPECT_THROW(Vocabulary(MergeList{{'a', 'b'}, {'a', 'b'}}), Error);  // pair twice
+  // Token lengths doubling at every merge: refused before it allocates gigabytes.
+  MergeList doubling = {{'a', 'a'}};
+  for (TokenId k = 1; k < 40; ++k) doubling.push_back({255 + k, 255 + k});
+  EXPECT_THROW(Vocabulary{doubling}, Error);
+}
+
+}  // namespace
+}  // namespace bpe

@@ -1,0 +1,184 @@
+// Pre-tokenizers: the gpt2 scanner against PCRE2 running GPT-2's pattern itself, known splits, the
+// concatenation property on arbitrary bytes, safe split points, and thread-independent word counts.
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <gtest/gtest.h>
+#include <pcre2.h>
+
+#include "algorithms/core/unicode.h"
+#include "tests/test_util.h"
+
+namespace bpe {
+namespace {
+
+std::vector<std::string> Pieces(const std::string& pre, std::string_view text) {
+  std::vector<std::string> out;
+  FindPreTokenizer(pre).get().ForEachPiece(text, [&](std::string_view p) { out.emplace_back(p); });
+  return out;
+}
+
+// GPT-2's pattern for PCRE2. \s is spelled out as the Unicode White_Space set, the meaning it has in
+// Rust's regex crate (tiktoken); PCRE2's own \s differs in one code point (U+0085).
+constexpr const char* kWhiteSpace =
+    "\\t-\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
+
+std::string Gpt2Pattern() {
+  const std::string s = std::string("[") + kWhiteSpace + "]";
+  const std::string not_s = std::string("[^") + kWhiteSpace + "]";
+  return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" + std::string(kWhiteSpace) +
+         "\\p{L}\\p{N}]+|" + s + "+(?!" + not_s + ")|" + s + "+";
+}
+
+std::vector<std::string> PcrePieces(std::string_view text) {
+  int err = 0;
+  PCRE2_SIZE offset = 0;
+  const std::string pattern = Gpt2Pattern();
+  pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), PCRE2_ZERO_TERMINATED,
+                                 PCRE2_UTF | PCRE2_UCP, &err, &offset, nullptr);
+  EXPECT_NE(re, nullptr) << "pattern does not compile at " << offset;
+  pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+  pcre2_match_data* md = pcre2_match_data_create_from_pattern(re, nullptr);
+  std::vector<std::string> out;
+  size_t pos = 0;
+  uint32_t options = 0;  // UTF-8 is checked on the first call only: checking it on every call is O(n^2)
+  while (pos < text.size()) {
+    const int rc = pcre2_match(re, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), pos,
+                               options, md, nullptr);
+    options = PCRE2_NO_UTF_CHECK;
+    if (rc < 0) break;
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+    if (ov[0] != pos) {  // the pattern covers every character, so matches must be contiguous
+      ADD_FAILURE() << "gap in PCRE2 matches at byte " << pos;
+      break;
+    }
+    out.emplace_back(text.substr(ov[0], ov[1] - ov[0]));
+    pos = ov[1];
+  }
+  pcre2_match_data_free(md);
+  pcre2_code_free(re);
+  return out;
+}
+
+void ExpectSamePieces(const std::vector<std::string>& actual, const std::vector<std::string>& expected) {
+  const size_t n = std::min(actual.size(), expected.size());
+  for (size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(actual[i], expected[i]) << "first different piece is number " << i;
+  }
+  ASSERT_EQ(actual.size(), expected.size());
+}
+
+TEST(Gpt2PreTokenizer, KnownSplits) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Pieces("gpt2", "Hello world"), (V{"Hello", " world"}));
+  EXPECT_EQ(Pieces("gpt2", "I'm don't we'll they're I've he'd it's"),
+            (V{"I", "'m", " don", "'t", " we", "'ll", " they", "'re", " I", "'ve", " he", "'d", " it", "'s"}));
+  EXPECT_EQ(Pieces("gpt2", "IT'S"), (V{"IT", "'", "S"}));  // contractions are lowercase only
+  EXPECT_EQ(Pieces("gpt2", "a  b"), (V{"a", " ", " b"}));  // \s+(?!\S) leaves the last space
+  EXPECT_EQ(Pieces("gpt2", "a \n\nb"), (V{"a", " \n", "\n", "b"}));
+  EXPECT_EQ(Pieces("gpt2", "end   "), (V{"end", "   "}));
+  EXPECT_EQ(Pieces("gpt2", "x 123abc ?!."), (V{"x", " 123", "abc", " ?!."}));
+  EXPECT_EQ(Pieces("gpt2", "caf\xC3\xA9 \xE4\xB8\x89\xE5\x9C\x8B"), (V{"caf\xC3\xA9", " \xE4\xB8\x89\xE5\x9C\x8B"}));
+  // U+3000 is White_Space, but only an ASCII space may prefix a word.
+  EXPECT_EQ(Pieces("gpt2", "a\xE3\x80\x80\xE3\x80\x80" "b"),
+            (V{"a", "\xE3\x80\x80", "\xE3\x80\x80", "b"}));
+}
+
+TEST(Gpt2PreTokenizer, AgreesWithPcre2OnEveryCorpus) {
+  std::vector<std::string> names = test::SmallCorpusNames();
+  for (const auto& name : names) {
+    SCOPED_TRACE(name);
+    const std::string text = test::CorpusSlice(name, SIZE_MAX);
+    ExpectSamePieces(Pieces("gpt2", text), PcrePieces(text));
+  }
+}
+
+TEST(Gpt2PreTokenizer, AgreesWithPcre2OnTrickyText) {
+  const std::vector<std::string> texts = {
+      "  leading spaces", "trailing \t \n", "\r\n\r\n", "'s's''s 's", "1,234.56 vs ١٢٣ and Ⅻ",
+      "tabs\t\tand\u00a0nbsp\u2003em", "mixed Ελληνικά и русский 漢字 ひらがな",
+      "emoji 😀😀 and ZWJ 👩‍👩‍👧", "a\u0085b \u0085 c",  // NEL: White_Space, not PCRE's \s
+      std::string(5000, ' ') + "x" + std::string(3000, '\n'), "",
+  };
+  for (const auto& t : texts) {
+    SCOPED_TRACE(t.substr(0, 30));
+    ExpectSamePieces(Pieces("gpt2", t), PcrePieces(t));
+  }
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 300; ++i) {  // random mixes of classes that interact
+    const std::string t = test::RandomText(rng, rng() % 40, "a1 '\n\t.sx");
+    ExpectSamePieces(Pieces("gpt2", t), PcrePieces(t));
+  }
+}
+
+TEST(WhitespacePreTokenizer, KnownSplits) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Pieces("whitespace", "Hello world\n\nNext  "), (V{"Hello", " world", "\n\nNext", "  "}));
+  EXPECT_EQ(Pieces("whitespace", "  x"), (V{"  x"}));
+}
+
+TEST(NonePreTokenizer, KnownSplits) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Pieces("none", "one line\nsecond\n\nlast"), (V{"one line\n", "second\n", "\n", "last"}));
+}
+
+TEST(PreTokenizers, PiecesConcatenateBackToAnyBytes) {
+  std::mt19937_64 rng(11);
+  for (const auto& pre : PreTokenizers()) {
+    for (int i = 0; i < 200; ++i) {
+      const std::string bytes = test::RandomBytes(rng, rng() % 300);
+      std::string joined;
+      for (const auto& p : Pieces(std::string(pre.name), bytes)) {
+        ASSERT_FALSE(p.empty());
+        joined += p;
+      }
+      ASSERT_EQ(joined, bytes) << pre.name;
+    }
+  }
+}
+
+TEST(PreTokenizers, SafeBoundariesSplitLikeTheWholeText) {
+  std::mt19937_64 rng(5);
+  const std::string sample = test::CorpusSlice("udhr59", 400'000).substr(200'000);
+  for (const auto& info : PreTokenizers()) {
+    const PreTokenizer& pre = info.get();
+    for (int i = 0; i < 300; ++i) {
+      std::string text = i % 2 ? test::RandomText(rng, rng() % 200, "ab \n\t'1\xE3\x80\x80")
+                              : sample.substr(rng() % 100'000, 2000);
+      const size_t p = pre.SafeBoundary(text, text.empty() ? 0 : rng() % text.size());
+      ASSERT_LE(p, text.size());
+      auto whole = Pieces(std::string(info.name), text);
+      auto left = Pieces(std::string(info.name), text.substr(0, p));
+      auto right = Pieces(std::string(info.name), text.substr(p));
+      left.insert(left.end(), right.begin(), right.end());
+      ASSERT_EQ(left, whole) << info.name << " split at " << p;
+    }
+  }
+}
+
+TEST(WordCounting, SameCountsForEveryThreadCount) {
+  const std::string text = test::CorpusSlice("zh_sanguo", 300'000) + test::CorpusSlice("gutenberg5", 300'000);
+  for (const auto& pre : PreTokenizers()) {
+    const WordCounts one = test::Count(text, std::string(pre.name), 1);
+    uint64_t total = 0;
+    for (const auto& wc : one) total += wc.word.size() * wc.count;
+    EXPECT_EQ(total, text.size()) << pre.name;  // every byte counted once
+    for (int threads : {2, 3, 7}) EXPECT_EQ(test::Count(text, std::string(pre.name), threads), one);
+  }
+}
+
+TEST(Unicode, DecodeIsStrict) {
+  uint32_t len = 0;
+  EXPECT_EQ(unicode::FirstInvalidUtf8("plain ascii"), 11u);
+  EXPECT_EQ(unicode::FirstInvalidUtf8("ok \xC3\xA9 \xF0\x9F\x98\x80"), 10u);
+  EXPECT_EQ(unicode::FirstInvalidUtf8("ab\xC0\xAF"), 2u);          // overlong '/'
+  EXPECT_EQ(unicode::FirstInvalidUtf8("ab\xED\xA0\x80"), 2u);      // surrogate U+D800
+  EXPECT_EQ(unicode::FirstInvalidUtf8("ab\xF4\x90\x80\x80"), 2u);  // above U+10FFFF
+  EXPECT_EQ(unicode::FirstInvalidUtf8("ab\xE4\xB8"), 2u);          // truncated
+  EXPECT_EQ(unicode::ClassAt("\xE4\xB8\x89", 0, &len), unicode::kLetter);
+  EXPECT_EQ(len, 3u);
+  EXPECT_EQ(unicode::ClassOf(0x0663), unicode::kNumber);  // ARABIC-INDIC DIGIT THREE
+  EXPECT_EQ(unicode::ClassOf(0x3000), unicode::kSpace);
+  EXPECT_EQ(unicode::ClassOf(0x1F600), unicode::kOther);  // emoji
+}
+
+}  // namespace
+}  // namespace bpe

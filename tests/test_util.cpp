@@ -1,0 +1,91 @@
+#include "tests/test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "algorithms/core/file_io.h"
+#include "corpora/corpus.h"
+
+namespace bpe::test {
+
+std::vector<std::string> SmallCorpusNames() {
+  std::vector<std::string> names;
+  for (const auto& c : LoadManifest()) {
+    if (c.files[0].unpacked_sha256.empty()) names.push_back(c.name);
+  }
+  return names;
+}
+
+std::string CorpusSlice(const std::string& name, size_t bytes) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  std::lock_guard lock(mu);
+  auto it = cache.find(name);
+  if (it == cache.end()) it = cache.emplace(name, LoadCorpusText(name)).first;
+  const std::string& text = it->second;
+  if (bytes >= text.size()) return text;
+  const size_t nl = text.rfind('\n', bytes);
+  return text.substr(0, nl == std::string::npos ? bytes : nl + 1);
+}
+
+MergeList TrainReference(const WordCounts& counts, uint32_t vocab_size, uint64_t min_frequency) {
+  TrainOptions options;
+  options.vocab_size = vocab_size;
+  options.min_frequency = min_frequency;
+  return FindTrainer(kReferenceTrainer).make()->Train(counts, options).merges;
+}
+
+WordCounts Count(const std::string& text, const std::string& pretokenizer, int threads) {
+  return CountWords(text, FindPreTokenizer(pretokenizer).get(), threads);
+}
+
+std::vector<TokenId> EncodeWith(const std::string& encoder, const Vocabulary& vocab,
+                                const std::string& pretokenizer, std::string_view text) {
+  return EncodeText(text, FindPreTokenizer(pretokenizer).get(), FindEncoder(encoder), vocab, 1);
+}
+
+std::string RandomText(std::mt19937_64& rng, size_t length, const std::string& alphabet) {
+  std::string s;
+  for (size_t i = 0; i < length; ++i) s += alphabet[rng() % alphabet.size()];
+  return s;
+}
+
+std::string RandomBytes(std::mt19937_64& rng, size_t length) {
+  std::string s;
+  for (size_t i = 0; i < length; ++i) s += static_cast<char>(rng() & 0xFF);
+  return s;
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string TempDir() {
+  static const std::string dir = [] {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "bpebench-test-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) std::abort();
+    return tmpl;
+  }();
+  return dir;
+}
+
+int RunCommand(const std::string& command, std::string* out, std::string* err) {
+  static int counter = 0;
+  const std::string base = TempDir() + "/cmd" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  const std::string full = command + " >" + base + ".out 2>" + base + ".err";
+  const int status = std::system(full.c_str());
+  if (out) *out = ReadFile(base + ".out");
+  if (err) *err = ReadFile(base + ".err");
+  std::filesystem::remove(base + ".out");
+  std::filesystem::remove(base + ".err");
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace bpe::test

@@ -1,0 +1,40 @@
+// Helpers shared by the test files: corpus slices, models trained by the reference trainer, random
+// inputs from fixed seeds.
+#pragma once
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "algorithms/core/registry.h"
+#include "algorithms/core/text.h"
+#include "algorithms/core/types.h"
+
+namespace bpe::test {
+
+// Every corpus in the manifest except the big packed one (its slice is taken separately).
+std::vector<std::string> SmallCorpusNames();
+
+// The first `bytes` of a corpus, cut back to a line end (cached per process).
+std::string CorpusSlice(const std::string& name, size_t bytes);
+
+// Merges from the reference trainer.
+MergeList TrainReference(const WordCounts& counts, uint32_t vocab_size, uint64_t min_frequency = 1);
+
+WordCounts Count(const std::string& text, const std::string& pretokenizer, int threads = 1);
+
+// Encodes with a registered encoder by name, one thread.
+std::vector<TokenId> EncodeWith(const std::string& encoder, const Vocabulary& vocab,
+                                const std::string& pretokenizer, std::string_view text);
+
+// Random text over a small alphabet, with separators, from rng.
+std::string RandomText(std::mt19937_64& rng, size_t length, const std::string& alphabet);
+// Random bytes of any value (mostly invalid UTF-8).
+std::string RandomBytes(std::mt19937_64& rng, size_t length);
+
+// Runs a shell command; returns its exit status, and its stdout/stderr in the out parameters.
+int RunCommand(const std::string& command, std::string* out, std::string* err);
+std::string ShellQuote(const std::string& s);
+std::string TempDir();
+
+}  // namespace bpe::test

@@ -1,0 +1,206 @@
+// Every registered trainer must produce exactly the reference (`naive`) merge list. The suite is
+// parameterized over the registry: a new trainer is covered by adding its registry row.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "algorithms/core/error.h"
+#include "algorithms/core/vocabulary.h"
+#include "tests/test_util.h"
+
+namespace bpe {
+namespace {
+
+using test::Count;
+using test::TrainReference;
+
+TrainResult TrainWith(std::string_view trainer, const WordCounts& counts, uint32_t vocab_size,
+                      uint64_t min_frequency = 1) {
+  TrainOptions options;
+  options.vocab_size = vocab_size;
+  options.min_frequency = min_frequency;
+  return FindTrainer(trainer).make()->Train(counts, options);
+}
+
+TEST(TieRule, HigherCountWinsThenSmallerPair) {
+  EXPECT_TRUE(BetterCandidate(5, {300, 1}, 4, {1, 1}));
+  EXPECT_FALSE(BetterCandidate(4, {1, 1}, 5, {300, 1}));
+  // Equal counts: the smaller (left, right) wins; left decides before right.
+  EXPECT_TRUE(BetterCandidate(7, {97, 98}, 7, {97, 99}));
+  EXPECT_TRUE(BetterCandidate(7, {97, 300}, 7, {98, 1}));
+  EXPECT_FALSE(BetterCandidate(7, {98, 1}, 7, {97, 300}));
+  EXPECT_FALSE(BetterCandidate(7, {97, 98}, 7, {97, 98}));  // not better than itself
+}
+
+class TrainerTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  TrainResult Train(const WordCounts& counts, uint32_t vocab, uint64_t min_frequency = 1) {
+    return TrainWith(GetParam(), counts, vocab, min_frequency);
+  }
+  void ExpectSameAsReference(const WordCounts& counts, uint32_t vocab, uint64_t min_frequency = 1) {
+    const MergeList expected = TrainReference(counts, vocab, min_frequency);
+    const MergeList actual = Train(counts, vocab, min_frequency).merges;
+    ASSERT_EQ(actual.size(), expected.size());
+    for (size_t k = 0; k < expected.size(); ++k) {
+      ASSERT_EQ(actual[k], expected[k]) << "first difference at merge " << k;
+    }
+  }
+};
+
+// Worked out by hand (the word counts of HF's course example):
+//   hug x10, pug x5, pun x12, bun x4, hugs x5
+//   pair counts: u+g 20, p+u 17, u+n 16, h+u 15, g+s 5, b+u 4
+TEST_P(TrainerTest, KnownAnswerWorkedByHand) {
+  const WordCounts counts = {{"bun", 4}, {"hug", 10}, {"hugs", 5}, {"pug", 5}, {"pun", 12}};
+  const TrainResult r = Train(counts, 300);
+  const MergeList expected = {
+      {'u', 'g'},  // 256 'ug'  : 20 (hug 10 + pug 5 + hugs 5)
+      {'u', 'n'},  // 257 'un'  : 16 (pun 12 + bun 4)
+      {'h', 256},  // 258 'hug' : 15 (hug 10 + hugs 5)
+      {'p', 257},  // 259 'pun' : 12
+      {'p', 256},  // 260 'pug' : 5, ties with hug+s (258,115): the smaller left id 112 wins
+      {258, 's'},  // 261 'hugs': 5
+      {'b', 257},  // 262 'bun' : 4
+  };
+  EXPECT_EQ(r.merges, expected);
+  EXPECT_EQ(r.stop, StopReason::kNoPairs);  // 263 tokens < 300: every word is one token
+}
+
+TEST_P(TrainerTest, RunsCountEveryPositionAndMergeLeftToRight) {
+  // "aaa" contributes 2 to (a,a) and becomes [aa, a]; (b,c) has 1. Then (aa,a) and (b,c) tie at 1:
+  // (98,99) < (256,97).
+  const TrainResult r = Train({{"aaa", 1}, {"bc", 1}}, 1000);
+  const MergeList expected = {{'a', 'a'}, {'b', 'c'}, {256, 'a'}};
+  EXPECT_EQ(r.merges, expected);
+  // "aaaa" -> [aa, aa] -> [aaaa]; the second merge sees (aa,aa) once per word.
+  EXPECT_EQ(Train({{"aaaa", 3}}, 1000).merges, (MergeList{{'a', 'a'}, {256, 256}}));
+}
+
+TEST_P(TrainerTest, MatchesReferenceOnEveryCorpus) {
+  std::vector<std::string> names = test::SmallCorpusNames();
+  names.push_back("gutenberg93");
+  for (const auto& name : names) {
+    SCOPED_TRACE(name);
+    ExpectSameAsReference(Count(test::CorpusSlice(name, 300'000), "gpt2"), 1000);
+  }
+}
+
+TEST_P(TrainerTest, MatchesReferenceWithEveryPreTokenizer) {
+  const std::string text = test::CorpusSlice("python_stdlib", 100'000);
+  for (const auto& pre : PreTokenizers()) {
+    SCOPED_TRACE(std::string(pre.name));
+    ExpectSameAsReference(Count(text, std::string(pre.name)), 600);
+  }
+}
+
+TEST_P(TrainerTest, MatchesReferenceAtEveryVocabSize) {
+  const WordCounts counts = Count(test::CorpusSlice("gutenberg5", 150'000), "gpt2");
+  for (uint32_t vocab : {256u, 257u, 300u, 1000u, 5000u}) {
+    SCOPED_TRACE(vocab);
+    ExpectSameAsReference(counts, vocab);
+  }
+  EXPECT_TRUE(Train(counts, 256).merges.empty());
+  EXPECT_EQ(Train(counts, 257).merges.size(), 1u);
+}
+
+TEST_P(TrainerTest, MatchesReferenceOnTieAndRunHeavyInputs) {
+  const std::vector<std::string> texts = {
+      std::string(1000, 'a'),
+      std::string(999, 'a'),
+      [] { std::string s; for (int i = 0; i < 500; ++i) s += "ab"; return s; }(),
+      [] { std::string s; for (int i = 0; i < 300; ++i) s += "abc"; return s + "ab"; }(),
+      std::string(200, '\n'),
+      "aaaa aaa aa a aaaaa aaaaaaaa aaaaaaaaa",
+      "ab ba ab ba aab bba abab baba aabb bbaa",
+  };
+  for (const auto& text : texts) {
+    for (const char* pre : {"whitespace", "none"}) {
+      SCOPED_TRACE(text.substr(0, 20) + " / " + pre);
+      ExpectSameAsReference(Count(text, pre), 400);
+    }
+  }
+}
+
+TEST_P(TrainerTest, MatchesReferenceOnThousandsOfSmallRandomCorpora) {
+  std::mt19937_64 rng(20261123);
+  for (int round = 0; round < 2000; ++round) {
+    const std::string alphabet = std::string("abcd").substr(0, 1 + rng() % 4);
+    WordCounts counts;
+    const int words = 1 + static_cast<int>(rng() % 12);
+    for (int w = 0; w < words; ++w) {
+      counts.push_back({test::RandomText(rng, 1 + rng() % 10, alphabet), 1 + rng() % 5});
+    }
+    std::sort(counts.begin(), counts.end(), [](auto& a, auto& b) { return a.word < b.word; });
+    counts.erase(std::unique(counts.begin(), counts.end(),
+                             [](auto& a, auto& b) { return a.word == b.word; }),
+                 counts.end());
+    const auto vocab = static_cast<uint32_t>(256 + rng() % 40);
+    const uint64_t min_frequency = 1 + rng() % 3;
+    SCOPED_TRACE(round);
+    ExpectSameAsReference(counts, vocab, min_frequency);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_P(TrainerTest, OrderOfWordCountsDoesNotMatter) {
+  WordCounts counts = Count(test::CorpusSlice("tinyshakespeare", 50'000), "gpt2");
+  const MergeList sorted = Train(counts, 500).merges;
+  std::reverse(counts.begin(), counts.end());
+  std::shuffle(counts.begin(), counts.end(), std::mt19937_64(7));
+  EXPECT_EQ(Train(counts, 500).merges, sorted);
+}
+
+TEST_P(TrainerTest, MinFrequencyStopsTraining) {
+  const WordCounts counts = Count(test::CorpusSlice("gutenberg5", 100'000), "gpt2");
+  const TrainResult r = Train(counts, 5000, 50);
+  EXPECT_EQ(r.stop, StopReason::kMinFrequency);
+  EXPECT_GT(r.merges.size(), 10u);
+  EXPECT_LT(r.merges.size(), 5000u - 256u);
+  ExpectSameAsReference(counts, 5000, 50);
+  // The next pair would occur fewer than 50 times: training on with min 49 can only add merges.
+  EXPECT_GE(Train(counts, 5000, 49).merges.size(), r.merges.size());
+}
+
+TEST_P(TrainerTest, StopsEarlyWhenTheCorpusCannotReachTheVocabSize) {
+  const TrainResult r = Train({{"abc", 2}, {" abd", 1}}, 100000);
+  EXPECT_EQ(r.stop, StopReason::kNoPairs);
+  // ab, abc, then " "+ab and ab+d tie at 1 and (32,256) wins, then " ab"+d: 4 merges in all.
+  EXPECT_EQ(r.merges, (MergeList{{'a', 'b'}, {256, 'c'}, {' ', 256}, {258, 'd'}}));
+}
+
+TEST_P(TrainerTest, EmptyInputGivesNoMerges) {
+  const TrainResult r = Train({}, 1000);
+  EXPECT_TRUE(r.merges.empty());
+  EXPECT_EQ(r.stop, StopReason::kNoPairs);
+}
+
+TEST_P(TrainerTest, VocabSizeBelowTheAlphabetIsAnError) {
+  EXPECT_THROW(Train({{"ab", 1}}, 255), Error);
+}
+
+TEST_P(TrainerTest, CountsAbove32BitsPickTheRightPair) {
+  // (x,y) has 2^32 + 1 occurrences, (a,b) 2^32 - 1 + 3: with 32-bit counters (x,y) would wrap to 1.
+  const uint64_t big = uint64_t{1} << 32;
+  const WordCounts counts = {{"ab", big - 1}, {"abab", 1}, {"xy", big + 1}};
+  const TrainResult r = Train(counts, 257);
+  ASSERT_EQ(r.merges.size(), 1u);
+  EXPECT_EQ(r.merges[0], (Pair{'a', 'b'}));  // 2^32 + 1 vs 2^32 + 1: tie, (a,b) < (x,y)
+  const WordCounts more = {{"ab", big - 1}, {"xy", big + 1}};
+  EXPECT_EQ(Train(more, 257).merges[0], (Pair{'x', 'y'}));
+}
+
+TEST_P(TrainerTest, MergesAlwaysFormAValidVocabulary) {
+  const WordCounts counts = Count(test::CorpusSlice("udhr59", 200'000), "gpt2");
+  const MergeList merges = Train(counts, 2000).merges;
+  EXPECT_NO_THROW(Vocabulary v(merges));
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, TrainerTest, ::testing::ValuesIn([] {
+                           std::vector<std::string> names;
+                           for (const auto& t : Trainers()) names.emplace_back(t.name);
+                           return names;
+                         }()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace bpe
