@@ -1,0 +1,206 @@
+// bpebench_harness: the benchmark sweep (see sweep.h). Own options first; anything else is passed to
+// Google Benchmark (--benchmark_filter, --benchmark_out, ...).
+#include <benchmark/benchmark.h>
+#include <fmt/core.h>
+
+#include <charconv>
+#include <chrono>
+#include <thread>
+
+#include "algorithms/core/error.h"
+#include "harness/context.h"
+#include "harness/sweep.h"
+
+namespace bpe::harness {
+namespace {
+
+constexpr const char* kHelp = R"(usage: bpebench_harness [options] [--benchmark_* options]
+
+Sweeps every registered trainer and encoder over vocabulary sizes, thread counts and corpora, after
+checking each one's output against the reference algorithm. Results: Google Benchmark JSON with
+the CPU, compiler, flags, commit, corpus hashes, skips and checks in its context.
+
+options:
+  --corpora A,B         corpora from corpora/manifest.tsv (default: gutenberg5)
+  --vocab-sizes A,B     vocabulary sizes (default: 1000,2000,5000,10000,20000,50000; sizes the
+                        corpus cannot reach are left out)
+  --threads A,B         thread counts (default: 1,2,4,... up to the hardware threads)
+  --pretokenizer P      pre-tokenizer for training and encoding (default: gpt2)
+  --budget S            skip runs whose single-shot time is estimated above S seconds (default: 10)
+  --repetitions N       repetitions per benchmark (default: 9, what compare's U test needs)
+  --min-time S          minimum time per repetition (default: 0.2)
+  --adversarial-max B   longest adversarial input in bytes (default: 1048576; 0 leaves them out)
+  --quick               a small sweep for CI: vocab 1000,5000; 3 repetitions; min time 0.05 s;
+                        budget 2 s; adversarial inputs up to 64 KiB
+  --out FILE            write the JSON results to FILE (same as --benchmark_out=FILE)
+
+Progress (what is running, how many of how many, elapsed, time left) goes to stderr.
+)";
+
+template <typename T>
+std::vector<T> ParseList(const std::string& flag, const std::string& text) {
+  std::vector<T> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if constexpr (std::is_same_v<T, std::string>) {
+      out.push_back(item);
+    } else {
+      T v{};
+      auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+      if (item.empty() || ec != std::errc() || end != item.data() + item.size() || v <= 0) {
+        Fail("{}: '{}' is not a positive whole number", flag, item);
+      }
+      out.push_back(v);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+double ParseDouble(const std::string& flag, const std::string& text) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && v >= 0) return v;
+  } catch (const std::exception&) {
+  }
+  Fail("{}: '{}' is not a non-negative number", flag, text);
+}
+
+// Console output as usual, plus a progress line on stderr when each benchmark finishes.
+class ProgressReporter : public benchmark::ConsoleReporter {
+ public:
+  explicit ProgressReporter(const Plan& plan) : plan_(plan), start_(std::chrono::steady_clock::now()) {
+    for (const auto& r : plan.runs) total_s_ += r.estimate_s;
+  }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      const std::string name = run.run_name.str();
+      if (run.run_type != Run::RT_Iteration || name == last_) continue;
+      last_ = name;
+      for (; done_ < plan_.runs.size(); ++done_) {
+        done_s_ += plan_.runs[done_].estimate_s;
+        if (plan_.runs[done_].name == name) {
+          ++done_;
+          break;
+        }
+      }
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      const double left = done_s_ > 0 ? elapsed * (total_s_ - done_s_) / done_s_ : 0;
+      fmt::print(stderr, "[{}/{}] {}  elapsed {:.0f} s, about {:.0f} s left\n", done_, plan_.runs.size(),
+                 name, elapsed, left);
+    }
+  }
+
+ private:
+  const Plan& plan_;
+  std::chrono::steady_clock::time_point start_;
+  double total_s_ = 0, done_s_ = 0;
+  size_t done_ = 0;
+  std::string last_;
+};
+
+int Main(int argc, char** argv) {
+  Settings s;
+  for (unsigned t = 1; t <= std::max(1u, std::thread::hardware_concurrency()); t *= 2) s.threads.push_back(t);
+  if (s.threads.back() != static_cast<int>(std::thread::hardware_concurrency()) &&
+      std::thread::hardware_concurrency() > 1) {
+    s.threads.push_back(static_cast<int>(std::thread::hardware_concurrency()));
+  }
+  std::vector<char*> passthrough = {argv[0]};
+  std::string out_flag;
+  bool quick = false;
+  size_t adversarial_max = 1 << 20;
+  std::vector<std::pair<std::string, std::string>> explicit_values;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
+    if (a.rfind("--benchmark_", 0) == 0) {
+      passthrough.push_back(argv[i]);
+      continue;
+    }
+    if (a == "--quick") {
+      quick = true;
+      continue;
+    }
+    std::string value;
+    if (const size_t eq = a.find('='); eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      Fail("option {} needs a value (see --help)", a);
+    }
+    explicit_values.emplace_back(a, value);
+  }
+  if (quick) {
+    s.vocab_sizes = {1000, 5000};
+    s.repetitions = 3;
+    s.min_time_s = 0.05;
+    s.budget_s = 2;
+    adversarial_max = 64 << 10;
+  }
+  for (const auto& [a, value] : explicit_values) {  // explicit options override --quick
+    if (a == "--corpora") s.corpora = ParseList<std::string>(a, value);
+    else if (a == "--vocab-sizes") s.vocab_sizes = ParseList<uint32_t>(a, value);
+    else if (a == "--threads") s.threads = ParseList<int>(a, value);
+    else if (a == "--pretokenizer") s.pretokenizer = value;
+    else if (a == "--budget") s.budget_s = ParseDouble(a, value);
+    else if (a == "--repetitions") s.repetitions = ParseList<int>(a, value).at(0);
+    else if (a == "--min-time") s.min_time_s = ParseDouble(a, value);
+    else if (a == "--adversarial-max") adversarial_max = static_cast<size_t>(ParseDouble(a, value));
+    else if (a == "--out") out_flag = "--benchmark_out=" + value;
+    else Fail("unknown option '{}' (see --help)", a);
+  }
+  for (uint32_t v : s.vocab_sizes) {
+    if (v < 256) Fail("--vocab-sizes: {} is below the 256-byte alphabet", v);
+  }
+  std::sort(s.vocab_sizes.begin(), s.vocab_sizes.end());
+  for (int t : s.threads) {
+    if (t > 256) Fail("--threads: {} is out of range (1..256)", t);
+  }
+  std::erase_if(s.adversarial_bytes, [&](size_t b) { return b > adversarial_max; });
+
+  std::string format_flag = "--benchmark_out_format=json";
+  if (!out_flag.empty()) {
+    passthrough.push_back(out_flag.data());
+    passthrough.push_back(format_flag.data());
+  }
+  int pass_argc = static_cast<int>(passthrough.size());
+  benchmark::Initialize(&pass_argc, passthrough.data());
+  if (benchmark::ReportUnrecognizedArguments(pass_argc, passthrough.data())) return 2;
+
+  AddBuildContext();
+  const Plan plan = PrepareSweep(s);
+  fmt::print(stderr, "{} benchmarks registered ({} skipped over the budget, {} mismatches)\n", plan.runs.size(),
+             plan.skipped.size(), plan.failures.size());
+  ProgressReporter reporter(plan);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  if (!plan.failures.empty()) {
+    fmt::print(stderr, "error: {} outputs differed from the reference algorithm's; see MISMATCH above\n",
+               plan.failures.size());
+    return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace bpe::harness
+
+int main(int argc, char** argv) {
+  try {
+    return bpe::harness::Main(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "bpebench_harness: error: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,341 @@
+#include "harness/sweep.h"
+
+#include <benchmark/benchmark.h>
+#include <fmt/core.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <thread>
+#include <map>
+#include <memory>
+
+#include "algorithms/core/registry.h"
+#include "algorithms/core/text.h"
+#include "algorithms/core/vocabulary.h"
+#include "corpora/corpus.h"
+
+namespace bpe::harness {
+namespace {
+
+struct CorpusData {
+  std::string name;
+  std::string text;
+  std::string_view train, held_out;
+  WordCounts counts;  // of `train`, with the sweep's pre-tokenizer
+};
+
+template <typename F>
+double TimeOnce(F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+uint64_t Fnv1a(const void* data, size_t bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+template <typename T>
+uint64_t Checksum(const std::vector<T>& v) { return Fnv1a(v.data(), v.size() * sizeof(T)); }
+
+// One algorithm along one growing axis (vocab size or input length): stops it once the next
+// single run is estimated to exceed the budget, assuming time grows as (size ratio)^exponent.
+struct Budget {
+  double last_s = 0;
+  double last_size = 0;
+  std::string skip_reason;
+
+  bool Allows(double size, double exponent, double budget_s, const std::string& what) {
+    if (!skip_reason.empty()) return false;
+    if (last_size > 0) {
+      const double estimate = last_s * std::pow(size / last_size, exponent);
+      if (estimate > budget_s) {
+        skip_reason = fmt::format("skipped: one run {} estimated at {:.1f} s, over the budget of {:g} s",
+                                  what, estimate, budget_s);
+        return false;
+      }
+    }
+    return true;
+  }
+  void Record(double size, double seconds) { last_size = size, last_s = seconds; }
+};
+
+class Registrar {
+ public:
+  Registrar(const Settings& s, Plan& plan) : s_(s), plan_(plan) {}
+
+  void Add(const std::string& name, double single_s, std::function<void(benchmark::State&)> fn) {
+    auto* b = benchmark::RegisterBenchmark(name.c_str(), [fn](benchmark::State& st) { fn(st); });
+    b->UseRealTime()->Unit(benchmark::kMillisecond)->DisplayAggregatesOnly(true);
+    int reps = s_.repetitions;
+    if (single_s > 1.0) {  // slow: one iteration per repetition, fewer repetitions
+      b->Iterations(1);
+      reps = std::min(reps, 3);
+    } else {
+      b->MinTime(s_.min_time_s);
+    }
+    b->Repetitions(reps);
+    plan_.runs.push_back({name, reps * (std::max(single_s, s_.min_time_s) * 1.2 + single_s)});
+  }
+  void Skip(const std::string& name, const std::string& reason) {
+    benchmark::RegisterBenchmark(name.c_str(), [reason](benchmark::State& st) {
+      st.SkipWithError(reason.c_str());
+      for (auto _ : st) {
+      }
+    })->Iterations(1)->Repetitions(1);
+    plan_.skipped.push_back(name + ": " + reason);
+    plan_.runs.push_back({name, 0});
+  }
+  void Mismatch(const std::string& name, const std::string& what) {
+    plan_.failures.push_back(name + ": " + what);
+    fmt::print(stderr, "MISMATCH {}: {}\n", name, what);
+    Skip(name, "MISMATCH: " + what);
+    plan_.skipped.pop_back();
+  }
+
+ private:
+  const Settings& s_;
+  Plan& plan_;
+};
+
+std::shared_ptr<CorpusData> LoadCorpus(const Settings& s, const std::string& name, const PreTokenizer& pre) {
+  auto c = std::make_shared<CorpusData>();
+  c->name = name;
+  const std::vector<CorpusInfo> manifest = LoadManifest();
+  const CorpusInfo& info = FindCorpus(manifest, name);
+  c->text = LoadCorpusText(info);
+  const std::string_view text = c->text;
+  const size_t cut = pre.SafeBoundary(text, static_cast<size_t>(text.size() * (1 - s.held_out_fraction)));
+  c->train = text.substr(0, cut);
+  c->held_out = text.substr(cut);
+  c->counts = CountWords(c->train, pre, static_cast<int>(std::thread::hardware_concurrency()));
+  std::vector<std::string> hashes;
+  for (const auto& f : info.files) hashes.push_back(f.path + "=" + f.sha256);
+  benchmark::AddCustomContext("bpebench_corpus_" + name,
+                              fmt::format("{} bytes ({} train, {} held out), {} distinct pieces; sha256 {}",
+                                          text.size(), c->train.size(), c->held_out.size(),
+                                          c->counts.size(), fmt::join(hashes, " ")));
+  return c;
+}
+
+void CountBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c) {
+  for (const auto& p : PreTokenizers()) {
+    const PreTokenizer& pre = p.get();
+    const WordCounts one = CountWords(c->train, pre, 1);
+    for (int t : s.threads) {
+      const std::string name = fmt::format("count/{}/{}/threads:{}", p.name, c->name, t);
+      WordCounts got;
+      const double secs = TimeOnce([&] { got = CountWords(c->train, pre, t); });
+      if (got != one) {
+        reg.Mismatch(name, "word counts differ from the 1-thread counts");
+        continue;
+      }
+      reg.Add(name, secs, [c, &pre, t, pieces = one.size()](benchmark::State& st) {
+        for (auto _ : st) benchmark::DoNotOptimize(CountWords(c->train, pre, t).size());
+        st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->train.size()));
+        st.counters["distinct_pieces"] = static_cast<double>(pieces);
+      });
+    }
+  }
+}
+
+// Returns the agreed merge list per vocab size the corpus reaches.
+std::map<uint32_t, MergeList> TrainBenchmarks(const Settings& s, Registrar& reg, Plan& plan,
+                                              const std::shared_ptr<CorpusData>& c) {
+  std::map<uint32_t, MergeList> agreed;
+  std::map<std::string_view, Budget> budgets;
+  MergeList reference_longest;  // the longest merge list the reference trainer produced
+  for (uint32_t vocab : s.vocab_sizes) {
+    std::map<std::string_view, std::pair<double, TrainResult>> results;
+    for (const auto& t : Trainers()) {
+      const std::string name = fmt::format("train/{}/{}/vocab:{}/threads:1", t.name, c->name, vocab);
+      Budget& budget = budgets[t.name];
+      if (!budget.Allows(vocab - 256.0, 1.0, s.budget_s, fmt::format("to vocab {}", vocab))) {
+        reg.Skip(name, budget.skip_reason);
+        continue;
+      }
+      fmt::print(stderr, "check {} ...\n", name);
+      TrainOptions options;
+      options.vocab_size = vocab;
+      auto trainer = t.make();
+      TrainResult r;
+      const double secs = TimeOnce([&] { r = trainer->Train(c->counts, options); });
+      budget.Record(vocab - 256.0, secs);
+      if (t.name == kReferenceTrainer) reference_longest = r.merges;
+      results[t.name] = {secs, std::move(r)};
+    }
+    if (results.empty()) break;
+    // The reference's output, or, past its budget, the first trainer's, checked to start with
+    // everything the reference did produce (merges at a smaller vocab are a prefix of a larger one).
+    const MergeList& expected = results.count(kReferenceTrainer) ? results[kReferenceTrainer].second.merges
+                                                                 : results.begin()->second.second.merges;
+    for (auto& [trainer, result] : results) {
+      const std::string name = fmt::format("train/{}/{}/vocab:{}/threads:1", trainer, c->name, vocab);
+      const MergeList& merges = result.second.merges;
+      const bool prefix_ok = reference_longest.size() <= merges.size() &&
+                             std::equal(reference_longest.begin(), reference_longest.end(), merges.begin());
+      if (merges != expected || !prefix_ok) {
+        reg.Mismatch(name, "merge list differs from the reference trainer's");
+        continue;
+      }
+      const TrainerInfo& info = FindTrainer(trainer);
+      reg.Add(name, result.first, [c, &info, vocab, n = merges.size(), sum = Checksum(merges)](benchmark::State& st) {
+        auto t = info.make();
+        TrainOptions options;
+        options.vocab_size = vocab;
+        for (auto _ : st) benchmark::DoNotOptimize(t->Train(c->counts, options).merges.data());
+        st.counters["merges"] = static_cast<double>(n);
+        st.counters["merges_per_second"] =
+            benchmark::Counter(static_cast<double>(n * st.iterations()), benchmark::Counter::kIsRate);
+        st.SetLabel(fmt::format("merges_fnv1a={:016x}", sum));
+      });
+    }
+    agreed[vocab] = expected;
+    const StopReason stop = results.begin()->second.second.stop;
+    if (stop != StopReason::kVocabSize) {
+      plan.notes.push_back(fmt::format("{} stops at {} tokens ({}); larger vocab sizes left out",
+                                       c->name, 256 + expected.size(), StopReasonText(stop)));
+      break;
+    }
+  }
+  return agreed;
+}
+
+void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c,
+                      const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models) {
+  std::map<std::string_view, Budget> budgets;
+  const auto& reference = FindEncoder(kReferenceEncoder);
+  const std::string_view prefix = c->held_out.substr(0, pre.SafeBoundary(c->held_out, 8192));
+  for (const auto& [vocab_size, merges] : models) {
+    auto vocab = std::make_shared<const Vocabulary>(merges);
+    const auto expected_prefix = EncodeText(prefix, pre, reference, *vocab, 1);
+    uint64_t agreed_sum = 0;
+    for (const auto& e : Encoders()) {
+      const std::string base = fmt::format("encode/{}/{}/vocab:{}", e.name, c->name, vocab_size);
+      Budget& budget = budgets[e.name];
+      if (!budget.Allows(vocab_size, 1.0, s.budget_s, fmt::format("with vocab {}", vocab_size))) {
+        for (int t : s.threads) reg.Skip(fmt::format("{}/threads:{}", base, t), budget.skip_reason);
+        continue;
+      }
+      fmt::print(stderr, "check {} ...\n", base);
+      std::vector<TokenId> ids;
+      const double secs = TimeOnce([&] { ids = EncodeText(c->held_out, pre, e, *vocab, 1); });
+      budget.Record(vocab_size, secs);
+      const uint64_t sum = Checksum(ids);
+      if (agreed_sum == 0) agreed_sum = sum;
+      const bool ok = sum == agreed_sum && ids.size() >= expected_prefix.size() &&
+                      std::equal(expected_prefix.begin(), expected_prefix.end(), ids.begin());
+      for (int t : s.threads) {
+        const std::string name = fmt::format("{}/threads:{}", base, t);
+        if (!ok) {
+          reg.Mismatch(name, "ids differ from the reference encoder's");
+          continue;
+        }
+        reg.Add(name, secs / t, [c, &pre, &e, vocab, t, tokens = ids.size(), sum](benchmark::State& st) {
+          for (auto _ : st) benchmark::DoNotOptimize(EncodeText(c->held_out, pre, e, *vocab, t).data());
+          st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->held_out.size()));
+          st.counters["tokens_per_second"] =
+              benchmark::Counter(static_cast<double>(tokens * st.iterations()), benchmark::Counter::kIsRate);
+          st.counters["bytes_per_token"] = static_cast<double>(c->held_out.size()) / tokens;
+          st.SetLabel(fmt::format("ids_fnv1a={:016x}", sum));
+        });
+      }
+    }
+  }
+}
+
+// One long piece of a repeated byte or short pattern, encoded as a single piece: the input that
+// makes quadratic encoders visible. The model learns long runs of both patterns.
+void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c) {
+  WordCounts counts = c->counts;
+  for (size_t n = 2; n <= 4096; n *= 2) {
+    std::string ab;
+    for (size_t i = 0; i < n; ++i) ab += "ab";
+    counts.push_back({std::string(n, 'a'), 1000});
+    counts.push_back({ab, 1000});
+  }
+  TrainOptions options;
+  options.vocab_size = std::min<uint32_t>(10000, s.vocab_sizes.back());
+  auto vocab = std::make_shared<const Vocabulary>(FindTrainer("pq").make()->Train(counts, options).merges);
+  struct Pattern {
+    const char* name;
+    std::string unit;
+  };
+  for (const Pattern& p : {Pattern{"repeat_a", "a"}, Pattern{"repeat_ab", "ab"}}) {
+    std::map<std::string_view, Budget> budgets;
+    for (size_t bytes : s.adversarial_bytes) {
+      auto input = std::make_shared<std::string>();
+      while (input->size() < bytes) *input += p.unit;
+      input->resize(bytes);
+      uint64_t agreed_sum = 0;
+      for (const auto& e : Encoders()) {
+        const std::string name = fmt::format("adversarial/{}/{}/bytes:{}", e.name, p.name, bytes);
+        Budget& budget = budgets[e.name];
+        if (!budget.Allows(bytes, 2.0, s.budget_s, fmt::format("on {} bytes", bytes))) {
+          reg.Skip(name, budget.skip_reason);
+          continue;
+        }
+        auto encoder = e.make(*vocab);
+        std::vector<TokenId> ids;
+        const double secs = TimeOnce([&] { encoder->EncodePiece(*input, ids); });
+        budget.Record(bytes, secs);
+        const uint64_t sum = Checksum(ids);
+        if (agreed_sum == 0) agreed_sum = sum;
+        if (sum != agreed_sum) {
+          reg.Mismatch(name, "ids differ from the other encoders'");
+          continue;
+        }
+        reg.Add(name, secs, [&e, vocab, input](benchmark::State& st) {
+          auto enc = e.make(*vocab);
+          std::vector<TokenId> out;
+          for (auto _ : st) {
+            out.clear();
+            enc->EncodePiece(*input, out);
+            benchmark::DoNotOptimize(out.data());
+          }
+          st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * input->size()));
+        });
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Plan PrepareSweep(const Settings& s) {
+  Plan plan;
+  Registrar reg(s, plan);
+  const PreTokenizer& pre = FindPreTokenizer(s.pretokenizer).get();
+  benchmark::AddCustomContext(
+      "bpebench_settings",
+      fmt::format("corpora={} vocab_sizes={} threads={} pretokenizer={} held_out_fraction={} budget_s={} "
+                  "min_time_s={} repetitions={} adversarial_bytes={}",
+                  fmt::join(s.corpora, ","), fmt::join(s.vocab_sizes, ","), fmt::join(s.threads, ","),
+                  s.pretokenizer, s.held_out_fraction, s.budget_s, s.min_time_s, s.repetitions,
+                  fmt::join(s.adversarial_bytes, ",")));
+  std::vector<std::shared_ptr<CorpusData>> corpora;
+  for (const auto& name : s.corpora) {
+    fmt::print(stderr, "loading corpus {} ...\n", name);
+    corpora.push_back(LoadCorpus(s, name, pre));
+  }
+  for (const auto& c : corpora) CountBenchmarks(s, reg, c);
+  std::vector<std::map<uint32_t, MergeList>> models;
+  for (const auto& c : corpora) models.push_back(TrainBenchmarks(s, reg, plan, c));
+  for (size_t i = 0; i < corpora.size(); ++i) EncodeBenchmarks(s, reg, corpora[i], pre, models[i]);
+  if (!s.adversarial_bytes.empty()) AdversarialBenchmarks(s, reg, corpora.front());
+
+  benchmark::AddCustomContext("bpebench_skipped", plan.skipped.empty() ? "none" : fmt::format("{}", fmt::join(plan.skipped, "; ")));
+  benchmark::AddCustomContext("bpebench_notes", plan.notes.empty() ? "none" : fmt::format("{}", fmt::join(plan.notes, "; ")));
+  benchmark::AddCustomContext("bpebench_checks",
+                              plan.failures.empty()
+                                  ? "every output matched the reference algorithm's before timing"
+                                  : fmt::format("MISMATCHES: {}", fmt::join(plan.failures, "; ")));
+  return plan;
+}
+
+}  // namespace bpe::harness

@@ -1,0 +1,42 @@
+// The benchmark sweep: algorithms x vocabulary sizes x thread counts x corpora, all taken from the
+// registry. Preparing the sweep runs every algorithm once, checks its output against the reference
+// algorithm's (merge lists, ids) and times it; only then are the Google Benchmark runs registered.
+// A run whose single-shot time would exceed the budget is registered as skipped, with the reason,
+// so results say what was left out and why.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bpe::harness {
+
+struct Settings {
+  std::vector<std::string> corpora = {"gutenberg5"};
+  std::vector<uint32_t> vocab_sizes = {1000, 2000, 5000, 10000, 20000, 50000};
+  std::vector<int> threads;  // default: 1, 2, 4, ... up to the hardware threads
+  std::string pretokenizer = "gpt2";
+  double held_out_fraction = 0.1;  // the tail of each corpus, never seen by training
+  double budget_s = 10;            // skip a run whose single-shot time is estimated above this
+  double min_time_s = 0.2;         // Google Benchmark's min time per repetition
+  int repetitions = 9;             // compare's U test wants at least 9
+  std::vector<size_t> adversarial_bytes = {1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20};
+};
+
+struct Planned {
+  std::string name;
+  double estimate_s;  // for the progress display's time left
+};
+
+struct Plan {
+  std::vector<Planned> runs;
+  std::vector<std::string> skipped;   // "name: reason"
+  std::vector<std::string> failures;  // outputs that differ from the reference
+  std::vector<std::string> notes;
+};
+
+// Loads corpora, verifies every algorithm, registers the benchmarks and adds the sweep's settings,
+// corpus hashes, skips and checks to the benchmark context. Progress goes to stderr.
+Plan PrepareSweep(const Settings& settings);
+
+}  // namespace bpe::harness

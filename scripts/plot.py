@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""Figures and a flat CSV from a bpebench results file.
+
+usage: scripts/plot.py RESULTS.json [--out DIR]
+
+Writes into DIR (default: the results file's folder), each as PNG and SVG:
+  encode_throughput.*   encoder MB/s versus vocabulary size, one panel per thread count
+  train_time.*          training time versus vocabulary size, one line per trainer
+  thread_scaling.*      speedup over 1 thread versus threads, per algorithm, with the ideal line
+  adversarial.*         encode time versus length of one long piece, log-log
+and results.csv, one row per measurement. Figures only read the results file.
+"""
+import argparse
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results  # noqa: E402
+
+plt.rcParams.update({"font.size": 10, "axes.grid": True, "grid.alpha": 0.3, "savefig.dpi": 150,
+                     "figure.constrained_layout.use": True})
+
+
+def save(fig, out, name):
+    for ext in ("png", "svg"):
+        fig.savefig(os.path.join(out, "{}.{}".format(name, ext)))
+    plt.close(fig)
+    return name
+
+
+def title(fig, what, data, corpus=None):
+    sub = results.context_line(data)
+    fig.suptitle("{}{}\n{}".format(what, " on " + corpus if corpus else "", sub), fontsize=10)
+
+
+def line_style(algorithm):
+    return dict(color=results.colour(algorithm), marker="o", markersize=4, linewidth=1.6)
+
+
+def encode_throughput(data, med, out):
+    rows = [m for m in med.values() if m["kind"] == "encode"]
+    if not rows:
+        return None
+    corpus = rows[0]["corpus"]
+    threads = sorted({m["threads"] for m in rows})
+    fig, axes = plt.subplots(1, len(threads), figsize=(4.2 * len(threads) + 1, 4), sharey=True, squeeze=False)
+    for ax, t in zip(axes[0], threads):
+        for alg in sorted({m["algorithm"] for m in rows}):
+            pts = sorted((m["vocab"], m["bytes_per_second"] / 1e6) for m in rows
+                         if m["algorithm"] == alg and m["threads"] == t and m["corpus"] == corpus)
+            if pts:
+                ax.plot(*zip(*pts), label=alg, **line_style(alg))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title("{} thread{}".format(t, "" if t == 1 else "s"))
+        ax.set_xlabel("vocabulary size (tokens)")
+    axes[0][0].set_ylabel("encode throughput (MB/s, median)")
+    axes[0][-1].legend(title="encoder", fontsize=8)
+    title(fig, "Encoding held-out text", data, corpus)
+    return save(fig, out, "encode_throughput")
+
+
+def train_time(data, med, out):
+    rows = [m for m in med.values() if m["kind"] == "train"]
+    if not rows:
+        return None
+    corpus = rows[0]["corpus"]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for alg in sorted({m["algorithm"] for m in rows}):
+        pts = sorted((m["vocab"], m["seconds"]) for m in rows if m["algorithm"] == alg and m["corpus"] == corpus)
+        ax.plot(*zip(*pts), label=alg, **line_style(alg))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("vocabulary size (tokens)")
+    ax.set_ylabel("training time from word counts (s, median)")
+    ax.legend(title="trainer", fontsize=8)
+    title(fig, "Training", data, corpus)
+    return save(fig, out, "train_time")
+
+
+def thread_scaling(data, med, out):
+    series = {}
+    encode = [m for m in med.values() if m["kind"] == "encode"]
+    vocab = max((m["vocab"] for m in encode if m["vocab"] <= 10000), default=None)
+    for m in med.values():
+        if m["kind"] == "encode" and m["vocab"] == vocab:
+            series.setdefault(("encode " + m["algorithm"], m["algorithm"]), {})[m["threads"]] = m["seconds"]
+        elif m["kind"] == "count":
+            series.setdefault(("count " + m["algorithm"], m["algorithm"]), {})[m["threads"]] = m["seconds"]
+    series = {k: v for k, v in series.items() if 1 in v and len(v) > 1}
+    if not series:
+        return None
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    top = max(max(v) for v in series.values())
+    ax.plot([1, top], [1, top], color="grey", linestyle=":", label="ideal")
+    for (label, alg), pts in sorted(series.items()):
+        xs = sorted(pts)
+        style = line_style(alg)
+        style["linestyle"] = "--" if label.startswith("count") else "-"
+        ax.plot(xs, [pts[1] / pts[x] for x in xs], label=label, **style)
+    ax.set_xlabel("threads")
+    ax.set_ylabel("speedup over 1 thread (median times)")
+    ax.set_xticks(sorted({t for v in series.values() for t in v}))
+    ax.legend(fontsize=8, title="encode (vocab {}) / word counting".format(vocab))
+    corpus = encode[0]["corpus"] if encode else None
+    title(fig, "Thread scaling", data, corpus)
+    return save(fig, out, "thread_scaling")
+
+
+def adversarial(data, med, out):
+    rows = [m for m in med.values() if m["kind"] == "adversarial"]
+    if not rows:
+        return None
+    patterns = sorted({m["pattern"] for m in rows})
+    fig, axes = plt.subplots(1, len(patterns), figsize=(4.5 * len(patterns) + 1, 4), sharey=True, squeeze=False)
+    for ax, pattern in zip(axes[0], patterns):
+        for alg in sorted({m["algorithm"] for m in rows}):
+            pts = sorted((m["bytes"], m["seconds"] * 1e3) for m in rows
+                         if m["algorithm"] == alg and m["pattern"] == pattern)
+            if pts:
+                ax.plot(*zip(*pts), label=alg, **line_style(alg))
+        xs = sorted({m["bytes"] for m in rows})
+        if len(xs) > 1:  # slope guides through the smallest size's median time of all encoders
+            y0 = min(m["seconds"] * 1e3 for m in rows if m["bytes"] == xs[0])
+            ax.plot(xs, [y0 * x / xs[0] for x in xs], color="grey", linestyle=":", linewidth=1, label="linear")
+            ax.plot(xs, [y0 * (x / xs[0]) ** 2 for x in xs], color="grey", linestyle="--", linewidth=1,
+                    label="quadratic")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("length of one piece (bytes)")
+        ax.set_title("'{}' repeated".format(pattern.replace("repeat_", "")))
+    axes[0][0].set_ylabel("encode time (ms, median)")
+    axes[0][-1].legend(title="encoder", fontsize=8)
+    title(fig, "Worst case: one long piece (`none` pre-tokenizer)", data)
+    return save(fig, out, "adversarial")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results")
+    ap.add_argument("--out", help="folder for figures and CSV (default: beside the results file)")
+    args = ap.parse_args()
+    try:
+        data = results.load(args.results)
+    except (OSError, ValueError) as e:
+        sys.exit("plot.py: error: cannot read {}: {}".format(args.results, e))
+    out = args.out or os.path.dirname(os.path.abspath(args.results))
+    os.makedirs(out, exist_ok=True)
+    rows = results.measurements(data)
+    results.write_csv(rows, os.path.join(out, "results.csv"))
+    med = results.medians(rows)
+    made = [f(data, med, out) for f in (encode_throughput, train_time, thread_scaling, adversarial)]
+    made = [m for m in made if m]
+    print("wrote {}/results.csv and figures: {}".format(out, ", ".join(m + ".png/.svg" for m in made)))
+
+
+if __name__ == "__main__":
+    main()

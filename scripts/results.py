@@ -1,0 +1,119 @@
+"""Reading bpebench results files (Google Benchmark JSON written by bpebench_harness).
+
+Benchmark names look like
+    count/<pretokenizer>/<corpus>/threads:<t>
+    train/<trainer>/<corpus>/vocab:<n>/threads:<t>
+    encode/<encoder>/<corpus>/vocab:<n>/threads:<t>
+    adversarial/<encoder>/<pattern>/bytes:<n>
+followed by Google Benchmark's own suffixes (min_time:, iterations:, repeats:, real_time), which are
+dropped so that runs with different settings still line up.
+"""
+import csv
+import json
+import statistics
+
+GB_SUFFIXES = ("min_time:", "iterations:", "repeats:", "real_time", "threads:")
+
+# Okabe-Ito, the colour-blind-safe palette; one fixed colour per algorithm in every figure.
+# Pre-tokenizers (word counting lines) get greys and black, apart from the algorithms' colours.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442"]
+FIXED = {"naive": "#0072B2", "pq": "#D55E00", "rank": "#009E73", "heap": "#CC79A7", "linked": "#E69F00",
+         "backtrack": "#56B4E9", "gpt2": "#000000", "whitespace": "#777777", "none": "#BBBBBB"}
+
+
+def colour(name):
+    return FIXED.get(name) or PALETTE[sum(map(ord, name)) % len(PALETTE)]
+
+
+def base_name(name):
+    """The benchmark's own name, without Google Benchmark's suffixes (threads: is ours, kept)."""
+    parts = name.split("/")
+    keep = [p for p in parts if not p.startswith(GB_SUFFIXES[:4])]
+    return "/".join(keep)
+
+
+def parse_name(name):
+    parts = base_name(name).split("/")
+    row = {"benchmark": "/".join(parts), "kind": parts[0], "algorithm": parts[1] if len(parts) > 1 else ""}
+    if row["kind"] == "adversarial":
+        row["pattern"] = parts[2]
+    elif len(parts) > 2:
+        row["corpus"] = parts[2]
+    for p in parts[3:]:
+        if ":" in p:
+            k, v = p.split(":", 1)
+            row[k] = int(v)
+    return row
+
+
+UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def measurements(data):
+    """One dict per repetition (and one per skipped benchmark, with `error`)."""
+    rows = []
+    for b in data["benchmarks"]:
+        if b.get("run_type") == "aggregate":
+            continue
+        row = parse_name(b["name"])
+        row["repetition"] = b.get("repetition_index", 0)
+        if b.get("error_occurred"):
+            row["error"] = b.get("error_message", "")
+        else:
+            row["seconds"] = b["real_time"] * UNIT[b["time_unit"]]
+            row["iterations"] = b["iterations"]
+            for key in ("bytes_per_second", "tokens_per_second", "bytes_per_token", "merges",
+                        "merges_per_second", "distinct_pieces"):
+                if key in b:
+                    row[key] = b[key]
+            row["label"] = b.get("label", "")
+        rows.append(row)
+    return rows
+
+
+def medians(rows):
+    """benchmark -> {median seconds, median bytes/s, ..., n} over its repetitions."""
+    groups = {}
+    for r in rows:
+        if "error" in r:
+            continue
+        groups.setdefault(r["benchmark"], []).append(r)
+    out = {}
+    for name, rs in groups.items():
+        m = dict(rs[0])
+        for key in ("seconds", "bytes_per_second", "tokens_per_second", "merges_per_second"):
+            vals = [r[key] for r in rs if key in r]
+            if vals:
+                m[key] = statistics.median(vals)
+        m["n"] = len(rs)
+        m["samples"] = [r["seconds"] for r in rs]
+        out[name] = m
+    return out
+
+
+COLUMNS = ["benchmark", "kind", "algorithm", "corpus", "pattern", "vocab", "threads", "bytes",
+           "repetition", "iterations", "seconds", "bytes_per_second", "tokens_per_second",
+           "bytes_per_token", "merges", "merges_per_second", "distinct_pieces", "label", "error"]
+
+
+def write_csv(rows, path):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+
+
+def context_line(data):
+    c = data["context"]
+    commit = c.get("bpebench_git_commit", "unknown")[:10]
+    if c.get("bpebench_git_dirty") == "true":
+        commit += "+dirty"
+    return "{} ({} threads), commit {}, {}".format(
+        c.get("bpebench_cpu_model", "unknown CPU"), c.get("bpebench_hardware_threads", "?"), commit,
+        c.get("bpebench_date_utc", c.get("date", ""))[:10])
