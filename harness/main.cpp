@@ -82,9 +82,13 @@ class ProgressReporter : public benchmark::ConsoleReporter {
       const std::string name = run.run_name.str();
       if (run.run_type != Run::RT_Iteration || name == last_) continue;
       last_ = name;
+      // Google Benchmark appends its own suffixes (/min_time:..., /repeats:...) to our names.
+      auto matches = [&](const std::string& planned) {
+        return name == planned || name.rfind(planned + "/", 0) == 0;
+      };
       for (; done_ < plan_.runs.size(); ++done_) {
         done_s_ += plan_.runs[done_].estimate_s;
-        if (plan_.runs[done_].name == name) {
+        if (matches(plan_.runs[done_].name)) {
           ++done_;
           break;
         }

@@ -49,14 +49,21 @@ struct Budget {
   double last_s = 0;
   double last_size = 0;
   std::string skip_reason;
+  std::string first_skipped;
 
   bool Allows(double size, double exponent, double budget_s, const std::string& what) {
-    if (!skip_reason.empty()) return false;
+    if (!skip_reason.empty()) {
+      if (what != first_skipped && skip_reason.find("; so are") == std::string::npos) {
+        skip_reason += "; so are all larger ones";
+      }
+      return false;
+    }
     if (last_size > 0) {
       const double estimate = last_s * std::pow(size / last_size, exponent);
       if (estimate > budget_s) {
         skip_reason = fmt::format("skipped: one run {} estimated at {:.1f} s, over the budget of {:g} s",
                                   what, estimate, budget_s);
+        first_skipped = what;
         return false;
       }
     }

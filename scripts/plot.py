@@ -33,9 +33,24 @@ def save(fig, out, name):
     return name
 
 
-def title(fig, what, data, corpus=None):
+def title(fig, what, data, corpus=None, note=""):
     sub = results.context_line(data)
-    fig.suptitle("{}{}\n{}".format(what, " on " + corpus if corpus else "", sub), fontsize=10)
+    text = "{}{}\n{}".format(what, " on " + corpus if corpus else "", sub)
+    if note:
+        text += "\n" + note
+    fig.suptitle(text, fontsize=10)
+
+
+def skipped_note(data, kind, axis):
+    """A line naming the runs of this figure that were skipped over the time budget."""
+    first = {}
+    for r in results.measurements(data):
+        if r["kind"] == kind and "error" in r and r["error"].startswith("skipped"):
+            first[r["algorithm"]] = min(first.get(r["algorithm"], 1 << 62), r.get(axis, 0))
+    if first:
+        return "(skipped over the time budget: {})".format(
+            "; ".join("{} from {} {} on".format(a, axis, v) for a, v in sorted(first.items())))
+    return ""
 
 
 def line_style(algorithm):
@@ -61,7 +76,7 @@ def encode_throughput(data, med, out):
         ax.set_xlabel("vocabulary size (tokens)")
     axes[0][0].set_ylabel("encode throughput (MB/s, median)")
     axes[0][-1].legend(title="encoder", fontsize=8)
-    title(fig, "Encoding held-out text", data, corpus)
+    title(fig, "Encoding held-out text", data, corpus, skipped_note(data, "encode", "vocab"))
     return save(fig, out, "encode_throughput")
 
 
@@ -79,7 +94,7 @@ def train_time(data, med, out):
     ax.set_xlabel("vocabulary size (tokens)")
     ax.set_ylabel("training time from word counts (s, median)")
     ax.legend(title="trainer", fontsize=8)
-    title(fig, "Training", data, corpus)
+    title(fig, "Training", data, corpus, skipped_note(data, "train", "vocab"))
     return save(fig, out, "train_time")
 
 
@@ -136,7 +151,8 @@ def adversarial(data, med, out):
         ax.set_title("'{}' repeated".format(pattern.replace("repeat_", "")))
     axes[0][0].set_ylabel("encode time (ms, median)")
     axes[0][-1].legend(title="encoder", fontsize=8)
-    title(fig, "Worst case: one long piece (`none` pre-tokenizer)", data)
+    title(fig, "Worst case: one long piece (`none` pre-tokenizer)", data,
+          note=skipped_note(data, "adversarial", "bytes"))
     return save(fig, out, "adversarial")
 
 
