@@ -95,8 +95,9 @@ class ProgressReporter : public benchmark::ConsoleReporter {
       }
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
       const double left = done_s_ > 0 ? elapsed * (total_s_ - done_s_) / done_s_ : 0;
-      fmt::print(stderr, "[{}/{}] {}  elapsed {:.0f} s, about {:.0f} s left\n", done_, plan_.runs.size(),
-                 name, elapsed, left);
+      const std::string next = done_ < plan_.runs.size() ? "; next " + plan_.runs[done_].name : "";
+      fmt::print(stderr, "[{}/{}] done {}  elapsed {:.0f} s, about {:.0f} s left{}\n", done_,
+                 plan_.runs.size(), plan_.runs[done_ - 1].name, elapsed, left, next);
     }
   }
 
