@@ -74,10 +74,15 @@ struct Budget {
 
 class Registrar {
  public:
-  Registrar(const Settings& s, Plan& plan) : s_(s), plan_(plan) {}
+  Registrar(const Settings& s, Plan& plan, ProgressSink* progress)
+      : s_(s), plan_(plan), progress_(progress) {}
 
   void Add(const std::string& name, double single_s, std::function<void(benchmark::State&)> fn) {
-    auto* b = benchmark::RegisterBenchmark(name.c_str(), [fn](benchmark::State& st) { fn(st); });
+    auto* b = benchmark::RegisterBenchmark(
+        name.c_str(), [fn, progress = progress_, index = plan_.runs.size()](benchmark::State& st) {
+          if (progress) progress->Running(index);
+          fn(st);
+        });
     b->UseRealTime()->Unit(benchmark::kMillisecond)->DisplayAggregatesOnly(true);
     int reps = s_.repetitions;
     if (single_s > 1.0) {  // slow: one iteration per repetition, fewer repetitions
@@ -87,7 +92,8 @@ class Registrar {
       b->MinTime(s_.min_time_s);
     }
     b->Repetitions(reps);
-    plan_.runs.push_back({name, reps * (std::max(single_s, s_.min_time_s) * 1.2 + single_s)});
+    // Google Benchmark probes iteration counts before each timed repetition: about 1.5x min time.
+    plan_.runs.push_back({name, reps * (std::max(single_s, s_.min_time_s) * 1.5 + single_s)});
   }
   void Skip(const std::string& name, const std::string& reason) {
     benchmark::RegisterBenchmark(name.c_str(), [reason](benchmark::State& st) {
@@ -108,6 +114,7 @@ class Registrar {
  private:
   const Settings& s_;
   Plan& plan_;
+  ProgressSink* progress_;
 };
 
 std::shared_ptr<CorpusData> LoadCorpus(const Settings& s, const std::string& name, const PreTokenizer& pre) {
@@ -314,9 +321,9 @@ void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_
 
 }  // namespace
 
-Plan PrepareSweep(const Settings& s) {
+Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
   Plan plan;
-  Registrar reg(s, plan);
+  Registrar reg(s, plan, progress);
   const PreTokenizer& pre = FindPreTokenizer(s.pretokenizer).get();
   benchmark::AddCustomContext(
       "bpebench_settings",

@@ -28,6 +28,13 @@ struct Planned {
   double estimate_s;  // for the progress display's time left
 };
 
+// What the benchmarks report as they run, for the progress display (see main.cpp).
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void Running(size_t index) = 0;  // planned run `index` is being measured now
+};
+
 struct Plan {
   std::vector<Planned> runs;
   std::vector<std::string> skipped;   // "name: reason"
@@ -37,6 +44,7 @@ struct Plan {
 
 // Loads corpora, verifies every algorithm, registers the benchmarks and adds the sweep's settings,
 // corpus hashes, skips and checks to the benchmark context. Progress goes to stderr.
-Plan PrepareSweep(const Settings& settings);
+// `progress` (may be null) must outlive the benchmark run.
+Plan PrepareSweep(const Settings& settings, ProgressSink* progress);
 
 }  // namespace bpe::harness

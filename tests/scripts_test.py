@@ -29,10 +29,10 @@ def fake_results(times_ms, seed):
 
 
 class Compare(unittest.TestCase):
-    def run_compare(self, old, new, *extra):
+    def run_compare(self, *files, extra=()):
         with tempfile.TemporaryDirectory() as d:
             paths = []
-            for i, data in enumerate((old, new)):
+            for i, data in enumerate(files):
                 paths.append(os.path.join(d, "r{}.json".format(i)))
                 with open(paths[-1], "w") as f:
                     json.dump(data, f)
@@ -56,13 +56,27 @@ class Compare(unittest.TestCase):
         self.assertEqual(len(lines), 1, r.stdout)
         self.assertIn("encode/heap/", lines[0])
         self.assertEqual(self.run_compare(fake_results(self.TIMES, 1), fake_results(slower, 2),
-                                          "--report-only").returncode, 0)
+                                          extra=["--report-only"]).returncode, 0)
 
     def test_a_whole_machine_slowdown_is_not_a_regression(self):
         # Everything 30% slower, the same-run reference too: noise on a shared machine, not code.
         slower = {k: v * 1.3 for k, v in self.TIMES.items()}
         r = self.run_compare(fake_results(self.TIMES, 1), fake_results(slower, 2))
         self.assertEqual(r.returncode, 0, r.stdout)
+
+    def test_a_shift_inside_the_baseline_runs_noise_is_not_a_regression(self):
+        # Two baseline runs whose heap medians differ by 25% (run-to-run noise); a new run as slow as
+        # the slower one is inside that envelope. 40% beyond the slower one is still caught.
+        noisy = dict(self.TIMES)
+        noisy["encode/heap/c/vocab:1000/threads:1"] = 12.5
+        runs = [fake_results(self.TIMES, 1), fake_results(noisy, 3)]
+        r = self.run_compare(*runs, fake_results(noisy, 2))
+        self.assertEqual(r.returncode, 0, r.stdout)
+        much = dict(self.TIMES)
+        much["encode/heap/c/vocab:1000/threads:1"] = 17.5
+        r = self.run_compare(*runs, fake_results(much, 2))
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("REGRESSION", r.stdout)
 
     def test_files_with_nothing_in_common_are_an_error(self):
         r = self.run_compare(fake_results({"a/x/c/vocab:1/threads:1": 1.0}, 1),
