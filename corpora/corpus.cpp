@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -127,9 +128,14 @@ std::vector<CorpusInfo> LoadManifest() {
       continue;
     }
     if (f.size() != 7) Fail("{}:{}: expected 7 tab-separated fields, found {}", path, n, f.size());
+    uint64_t bytes = 0;
+    auto [end, ec] = std::from_chars(f[2].data(), f[2].data() + f[2].size(), bytes);
+    if (ec != std::errc() || end != f[2].data() + f[2].size()) {
+      Fail("{}:{}: the size '{}' is not a number", path, n, f[2]);
+    }
+    if (f[3].size() != 64) Fail("{}:{}: '{}' is not a sha256", path, n, f[3]);
     if (corpora.empty() || corpora.back().name != f[0]) corpora.push_back({f[0], {}});
-    corpora.back().files.push_back(
-        {f[1], std::stoull(f[2]), f[3], f[4] == "-" ? "" : f[4], f[5], f[6]});
+    corpora.back().files.push_back({f[1], bytes, f[3], f[4] == "-" ? "" : f[4], f[5], f[6]});
   }
   if (corpora.empty()) Fail("{}: the corpus manifest lists no corpora", path);
   return corpora;

@@ -40,8 +40,12 @@ std::string GitCommit() {
   return c.empty() ? "unknown" : c;
 }
 
+// Changes under results/ do not count: a run writing into results/baseline/ would otherwise call
+// its own checkout dirty.
 bool GitDirty() {
-  return !Run("git -C '" BPEBENCH_SOURCE_DIR "' status --porcelain --untracked-files=no 2>/dev/null").empty();
+  return !Run("git -C '" BPEBENCH_SOURCE_DIR
+              "' status --porcelain --untracked-files=no -- . ':(exclude)results' 2>/dev/null")
+              .empty();
 }
 
 std::string UtcNow() {

@@ -86,6 +86,16 @@ TEST_F(ScratchCorpora, ChangedFileIsAHashMismatch) {
   EXPECT_NE(ErrorOf("tiny").find("sha256"), std::string::npos);
 }
 
+TEST_F(ScratchCorpora, DamagedManifestNamesTheLine) {
+  std::ofstream(dir_ + "/manifest.tsv")
+      << "corpus\tfile\tbytes\tsha256\tunpacked_sha256\tlicense\torigin\n"
+      << "tiny\ta.txt\ttwelve\t" << Sha256Hex("hello world\n") << "\t-\tnone\ttest\n";
+  EXPECT_NE(ErrorOf("tiny").find("manifest.tsv:2: the size 'twelve' is not a number"), std::string::npos)
+      << ErrorOf("tiny");
+  std::ofstream(dir_ + "/manifest.tsv") << "corpus\tfile\n";
+  EXPECT_NE(ErrorOf("tiny").find("expected the column header"), std::string::npos);
+}
+
 TEST_F(ScratchCorpora, UnknownCorpusListsTheKnownOnes) {
   EXPECT_NE(ErrorOf("nope").find("unknown corpus 'nope' (known: tiny, gone)"), std::string::npos);
 }
