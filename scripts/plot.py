@@ -41,10 +41,10 @@ def title(fig, what, data, corpus=None, note=""):
     fig.suptitle(text, fontsize=10)
 
 
-def skipped_note(data, kind, axis):
+def skipped_note(rows, kind, axis):
     """A line naming the runs of this figure that were skipped over the time budget."""
     first = {}
-    for r in results.measurements(data):
+    for r in rows:
         if r["kind"] == kind and "error" in r and r["error"].startswith("skipped"):
             first[r["algorithm"]] = min(first.get(r["algorithm"], 1 << 62), r.get(axis, 0))
     if first:
@@ -57,7 +57,7 @@ def line_style(algorithm):
     return dict(color=results.colour(algorithm), marker="o", markersize=4, linewidth=1.6)
 
 
-def encode_throughput(data, med, out):
+def encode_throughput(data, rows, med, out):
     rows = [m for m in med.values() if m["kind"] == "encode"]
     if not rows:
         return None
@@ -76,11 +76,11 @@ def encode_throughput(data, med, out):
         ax.set_xlabel("vocabulary size (tokens)")
     axes[0][0].set_ylabel("encode throughput (MB/s, median)")
     axes[0][-1].legend(title="encoder", fontsize=8)
-    title(fig, "Encoding held-out text", data, corpus, skipped_note(data, "encode", "vocab"))
+    title(fig, "Encoding held-out text", data, corpus, skipped_note(rows, "encode", "vocab"))
     return save(fig, out, "encode_throughput")
 
 
-def train_time(data, med, out):
+def train_time(data, rows, med, out):
     rows = [m for m in med.values() if m["kind"] == "train"]
     if not rows:
         return None
@@ -94,11 +94,11 @@ def train_time(data, med, out):
     ax.set_xlabel("vocabulary size (tokens)")
     ax.set_ylabel("training time from word counts (s, median)")
     ax.legend(title="trainer", fontsize=8)
-    title(fig, "Training", data, corpus, skipped_note(data, "train", "vocab"))
+    title(fig, "Training", data, corpus, skipped_note(rows, "train", "vocab"))
     return save(fig, out, "train_time")
 
 
-def thread_scaling(data, med, out):
+def thread_scaling(data, rows, med, out):
     series = {}
     encode = [m for m in med.values() if m["kind"] == "encode"]
     vocab = max((m["vocab"] for m in encode if m["vocab"] <= 10000), default=None)
@@ -127,7 +127,7 @@ def thread_scaling(data, med, out):
     return save(fig, out, "thread_scaling")
 
 
-def adversarial(data, med, out):
+def adversarial(data, rows, med, out):
     rows = [m for m in med.values() if m["kind"] == "adversarial"]
     if not rows:
         return None
@@ -152,7 +152,7 @@ def adversarial(data, med, out):
     axes[0][0].set_ylabel("encode time (ms, median)")
     axes[0][-1].legend(title="encoder", fontsize=8)
     title(fig, "Worst case: one long piece (`none` pre-tokenizer)", data,
-          note=skipped_note(data, "adversarial", "bytes"))
+          note=skipped_note(rows, "adversarial", "bytes"))
     return save(fig, out, "adversarial")
 
 
@@ -170,7 +170,7 @@ def main():
     rows = results.measurements(data)
     results.write_csv(rows, os.path.join(out, "results.csv"))
     med = results.medians(rows)
-    made = [f(data, med, out) for f in (encode_throughput, train_time, thread_scaling, adversarial)]
+    made = [f(data, rows, med, out) for f in (encode_throughput, train_time, thread_scaling, adversarial)]
     made = [m for m in made if m]
     print("wrote {}/results.csv and figures: {}".format(out, ", ".join(m + ".png/.svg" for m in made)))
 

@@ -12,7 +12,7 @@ import csv
 import json
 import statistics
 
-GB_SUFFIXES = ("min_time:", "iterations:", "repeats:", "real_time", "threads:")
+GB_SUFFIXES = ("min_time:", "iterations:", "repeats:", "real_time")
 
 # Okabe-Ito, the colour-blind-safe palette; one fixed colour per algorithm in every figure.
 # Pre-tokenizers (word counting lines) get greys and black, apart from the algorithms' colours.
@@ -28,7 +28,7 @@ def colour(name):
 def base_name(name):
     """The benchmark's own name, without Google Benchmark's suffixes (threads: is ours, kept)."""
     parts = name.split("/")
-    keep = [p for p in parts if not p.startswith(GB_SUFFIXES[:4])]
+    keep = [p for p in parts if not p.startswith(GB_SUFFIXES)]
     return "/".join(keep)
 
 
