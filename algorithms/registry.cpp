@@ -13,6 +13,7 @@ namespace bpe {
 
 std::unique_ptr<Trainer> MakeNaiveTrainer();
 std::unique_ptr<Trainer> MakePqTrainer();
+std::unique_ptr<Trainer> MakeLinkedTrainer();
 
 std::unique_ptr<Encoder> MakeNaiveEncoder(const Vocabulary&);
 std::unique_ptr<Encoder> MakeRankEncoder(const Vocabulary&);
@@ -29,6 +30,8 @@ constexpr TrainerInfo kTrainers[] = {
      MakeNaiveTrainer},
     {"pq", "incremental pair counts, pair->words index, lazy max-heap; touches only affected words",
      true, MakePqTrainer},
+    {"linked", "exact positions: linked symbols, pair->occurrences index, lazy max-heap (Re-Pair)",
+     true, MakeLinkedTrainer},
 };
 
 constexpr EncoderInfo kEncoders[] = {

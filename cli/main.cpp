@@ -23,6 +23,8 @@ namespace {
 
 constexpr uint64_t kMaxVocab = uint64_t{1} << 24;
 constexpr uint64_t kMaxThreads = 256;
+// Training input is read and counted in blocks of this size: memory holds one block, not the text.
+constexpr size_t kReadBlock = size_t{16} << 20;
 
 int DefaultThreads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
@@ -104,6 +106,52 @@ void CheckText(std::string_view data, const std::string& source, bool binary) {
   }
 }
 
+// CheckText for a file that arrives in blocks: a UTF-8 sequence cut by a block boundary is held back
+// (at most 3 bytes) and checked with the next block; offsets count from the start of the file.
+class StreamCheck {
+ public:
+  StreamCheck(std::string source, bool binary) : source_(std::move(source)), binary_(binary) {}
+  void Add(std::string_view block) {
+    if (binary_) return;
+    const uint64_t base = offset_ - held_.size();  // offset of block[0] once held_ is put in front
+    offset_ += block.size();
+    std::string joined;
+    if (!held_.empty()) {
+      joined = held_ + std::string(block);
+      block = joined;
+    }
+    size_t end = block.size();
+    // A lead byte near the end whose continuation bytes have not arrived yet.
+    for (size_t back = 1; back <= 3 && back <= block.size(); ++back) {
+      const auto b = static_cast<uint8_t>(block[block.size() - back]);
+      if ((b & 0xC0) == 0x80) continue;
+      const size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+      if (need > back) end = block.size() - back;
+      break;
+    }
+    if (const void* nul = std::memchr(block.data(), 0, block.size())) {
+      Fail("{}: looks like a binary file (NUL byte at offset {}); use --binary to accept it", source_,
+           base + (static_cast<const char*>(nul) - block.data()));
+    }
+    if (size_t bad = unicode::FirstInvalidUtf8(block.substr(0, end)); bad < end) {
+      Fail("{}: invalid UTF-8 at byte offset {}; use --binary to accept it", source_, base + bad);
+    }
+    held_ = std::string(block.substr(end));
+  }
+  void Finish() {
+    if (!binary_ && !held_.empty()) {
+      Fail("{}: invalid UTF-8 at byte offset {}; use --binary to accept it", source_,
+           offset_ - held_.size());
+    }
+  }
+
+ private:
+  std::string source_;
+  bool binary_;
+  std::string held_;     // the start of a UTF-8 sequence cut by the end of the last block
+  uint64_t offset_ = 0;  // bytes of the file seen so far
+};
+
 std::string ReadInput(const std::vector<std::string>& files, bool binary) {
   std::string text;
   for (const auto& f : files) {
@@ -151,11 +199,30 @@ int Train(const std::vector<std::string>& argv) {
   const bool has_corpus = args.Has("--corpus");
   if (has_corpus == !args.positional().empty()) Fail("give either input FILEs or --corpus NAME");
 
+  // 1. Count words as the input streams in: memory holds the counts and one block, not the text.
   const auto start = std::chrono::steady_clock::now();
-  const std::string text = has_corpus ? LoadCorpusText(args.Get("--corpus"))
-                                      : ReadInput(args.positional(), args.Has("--binary"));
-  if (text.empty()) Fail("the input is empty: nothing to train on");
-  const WordCounts counts = CountWords(text, pre.get(), options.threads);
+  const bool binary = args.Has("--binary");
+  WordCounter counter(pre.get(), options.threads);
+  if (has_corpus) {
+    counter.Add(LoadCorpusText(args.Get("--corpus")));  // checked against its sha256
+  } else {
+    double last_report = 0;
+    for (const std::string& f : args.positional()) {
+      StreamCheck check(f == "-" ? "standard input" : f, binary);
+      ReadFileInBlocks(f, kReadBlock, [&](std::string_view block) {
+        check.Add(block);
+        counter.Add(block);
+        if (const double t = Seconds(start); t - last_report >= 2) {
+          last_report = t;
+          fmt::print(stderr, "count: {:.0f} MB read, {:.1f} s\n", counter.bytes_seen() / 1e6, t);
+        }
+      });
+      check.Finish();
+    }
+  }
+  const uint64_t input_bytes = counter.bytes_seen();
+  if (input_bytes == 0) Fail("the input is empty: nothing to train on");
+  const WordCounts counts = counter.Finish();
 
   double last_report = 0;
   options.progress = [&](const TrainProgress& p) {
@@ -167,10 +234,10 @@ int Train(const std::vector<std::string>& argv) {
   };
   TrainResult result = trainer.make()->Train(counts, options);
   SaveModel({std::string(pre.name), result.merges}, output);
-  fmt::print(stderr, "trained {} merges (vocabulary {}) with {} in {:.3f} s from {} bytes, {} distinct pieces; "
-             "stopped: {}; wrote {}\n",
+  fmt::print(stderr, "trained {} merges (vocabulary {}) with {} in {:.3f} s from {} bytes, {} distinct pieces, "
+             "peak RSS {:.0f} MB; stopped: {}; wrote {}\n",
              result.merges.size(), kByteAlphabet + result.merges.size(), trainer.name, Seconds(start),
-             text.size(), counts.size(), StopReasonText(result.stop), output);
+             input_bytes, counts.size(), PeakRssBytes() / 1e6, StopReasonText(result.stop), output);
   if (result.stop != StopReason::kVocabSize) {
     fmt::print(stderr, "note: the vocabulary size {} was not reached\n", vocab);
   }
@@ -271,6 +338,7 @@ int Run(int argc, char** argv) {
 }  // namespace bpe::cli
 
 int main(int argc, char** argv) {
+  bpe::InstallSignalCleanup();
   try {
     return bpe::cli::Run(argc, argv);
   } catch (const bpe::Error& e) {

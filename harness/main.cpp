@@ -3,7 +3,11 @@
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
+#include <cstdio>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -38,7 +42,11 @@ options:
   --adversarial-max B   longest adversarial input in bytes (default: 1048576; 0 leaves them out)
   --quick               a small sweep for CI: vocab 1000,5000; 3 repetitions; min time 0.05 s;
                         budget 2 s; adversarial inputs up to 64 KiB
-  --out FILE            write the JSON results to FILE (same as --benchmark_out=FILE)
+  --out FILE            write the JSON results to FILE (written as FILE.partial, renamed when done)
+
+Ctrl-C (SIGINT) or SIGTERM stops the sweep after the benchmark being measured: what was measured is
+kept in a valid results file (the rest is listed as interrupted) and the exit status is 130. A
+second Ctrl-C stops at once and leaves only FILE.partial.
 
 Progress (what is running, how many of how many, elapsed, time left) goes to stderr.
 )";
@@ -145,6 +153,19 @@ class ProgressReporter : public benchmark::ConsoleReporter {
   Progress& progress_;
 };
 
+extern "C" void OnInterrupt(int sig) {
+  if (Interrupted()) {  // the second one: stop now
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  RequestInterrupt();
+  constexpr char kMessage[] =
+      "\ninterrupted: finishing the benchmark being measured, then writing the results "
+      "(press Ctrl-C again to stop at once)\n";
+  [[maybe_unused]] auto n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+}
+
 int Main(int argc, char** argv) {
   Settings s;
   for (unsigned t = 1; t <= std::max(1u, std::thread::hardware_concurrency()); t *= 2) s.threads.push_back(t);
@@ -153,7 +174,7 @@ int Main(int argc, char** argv) {
     s.threads.push_back(static_cast<int>(std::thread::hardware_concurrency()));
   }
   std::vector<char*> passthrough = {argv[0]};
-  std::string out_flag;
+  std::string out_flag, out_path;
   bool quick = false;
   size_t adversarial_max = 1 << 20;
   std::vector<std::pair<std::string, std::string>> explicit_values;
@@ -198,7 +219,7 @@ int Main(int argc, char** argv) {
     else if (a == "--repetitions") s.repetitions = ParseList<int>(a, value).at(0);
     else if (a == "--min-time") s.min_time_s = ParseDouble(a, value);
     else if (a == "--adversarial-max") adversarial_max = static_cast<size_t>(ParseDouble(a, value));
-    else if (a == "--out") out_flag = "--benchmark_out=" + value;
+    else if (a == "--out") out_path = value;
     else Fail("unknown option '{}' (see --help)", a);
   }
   for (uint32_t v : s.vocab_sizes) {
@@ -220,6 +241,13 @@ int Main(int argc, char** argv) {
     passthrough.push_back(interleave_flag.data());
   }
   std::string format_flag = "--benchmark_out_format=json";
+  // Results go to a temporary name and are renamed when Google Benchmark has closed the file, so the
+  // final name never holds a truncated file.
+  for (char* a : passthrough) {
+    if (std::string_view(a).starts_with("--benchmark_out=")) out_path = std::string(a).substr(16);
+  }
+  std::erase_if(passthrough, [](const char* a) { return std::string_view(a).starts_with("--benchmark_out="); });
+  if (!out_path.empty()) out_flag = "--benchmark_out=" + out_path + ".partial";
   if (!out_flag.empty()) {
     passthrough.push_back(out_flag.data());
     passthrough.push_back(format_flag.data());
@@ -235,9 +263,19 @@ int Main(int argc, char** argv) {
              plan.skipped.size(), plan.failures.size());
   ProgressReporter reporter(progress);
   progress.Start(plan);
+  std::signal(SIGINT, OnInterrupt);
+  std::signal(SIGTERM, OnInterrupt);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   progress.Stop();
   benchmark::Shutdown();
+  if (!out_path.empty() && std::rename((out_path + ".partial").c_str(), out_path.c_str()) != 0) {
+    Fail("cannot rename {}.partial to {}", out_path, out_path);
+  }
+  if (Interrupted()) {
+    fmt::print(stderr, "interrupted: the benchmarks measured before the signal are in {}\n",
+               out_path.empty() ? "the console table" : out_path);
+    return 130;
+  }
   if (!plan.failures.empty()) {
     fmt::print(stderr, "error: {} outputs differed from the reference algorithm's; see MISMATCH above\n",
                plan.failures.size());

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -18,6 +19,14 @@
 #include "corpora/corpus.h"
 
 namespace bpe::harness {
+
+namespace {
+std::atomic<bool> interrupted{false};
+}  // namespace
+
+bool Interrupted() { return interrupted.load(std::memory_order_relaxed); }
+void RequestInterrupt() { interrupted.store(true, std::memory_order_relaxed); }
+
 namespace {
 
 struct CorpusData {
@@ -80,6 +89,12 @@ class Registrar {
   void Add(const std::string& name, double single_s, std::function<void(benchmark::State&)> fn) {
     auto* b = benchmark::RegisterBenchmark(
         name.c_str(), [fn, progress = progress_, index = plan_.runs.size()](benchmark::State& st) {
+          if (Interrupted()) {
+            st.SkipWithError("interrupted: not measured (the sweep was stopped by a signal)");
+            for (auto _ : st) {
+            }
+            return;
+          }
           if (progress) progress->Running(index);
           fn(st);
         });

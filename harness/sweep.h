@@ -42,6 +42,12 @@ struct Plan {
   std::vector<std::string> notes;
 };
 
+// Set (from a signal handler) when the user interrupts the sweep: benchmarks not yet measured then
+// report "interrupted" instead of running, Google Benchmark finishes its results file with what was
+// measured, and the harness exits 130.
+bool Interrupted();
+void RequestInterrupt();  // async-signal-safe
+
 // Loads corpora, verifies every algorithm, registers the benchmarks and adds the sweep's settings,
 // corpus hashes, skips and checks to the benchmark context. Progress goes to stderr.
 // `progress` (may be null) must outlive the benchmark run.

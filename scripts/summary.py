@@ -54,6 +54,10 @@ def main():
     print("checks: {}".format(data["context"].get("bpebench_checks", "unknown")))
     print("skipped over the time budget: {} (each with its reason in results.csv and the JSON)".format(
         len(skipped)))
+    interrupted = {(r["kind"], r["algorithm"], r.get("vocab"), r.get("threads"), r.get("bytes")) for r in results.measurements(data) if r.get("error", "").startswith("interrupted")}
+    if interrupted:
+        print("INTERRUPTED: {} benchmarks have repetitions that were not measured (the sweep was "
+              "stopped by a signal); medians above use the repetitions that were".format(len(interrupted)))
 
 
 if __name__ == "__main__":

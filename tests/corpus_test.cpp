@@ -36,7 +36,9 @@ TEST(Manifest, ListsTheSharedCorporaAndTheyAllVerify) {
   for (const auto& c : manifest) {
     SCOPED_TRACE(c.name);
     const std::string text = LoadCorpusText(c);  // throws on a missing file or a wrong hash
-    if (c.files[0].unpacked_sha256.empty()) EXPECT_EQ(text.size(), c.bytes());
+    if (c.files[0].unpacked_sha256.empty()) {
+      EXPECT_EQ(text.size(), c.bytes());
+    }
     EXPECT_GT(text.size(), 100'000u);
   }
   EXPECT_EQ(FindCorpus(manifest, "gutenberg5").files.size(), 5u);

@@ -58,7 +58,7 @@ TEST_P(EncoderTest, PairSemanticsNotConcatenation) {
 }
 
 TEST_P(EncoderTest, MatchesReferenceOnCorporaWithModelsOfSeveralSizes) {
-  for (const std::string& corpus : {"gutenberg5", "udhr59", "lua"}) {
+  for (const std::string corpus : {"gutenberg5", "udhr59", "lua"}) {
     // Train on one slice, encode held-out text that follows it.
     const std::string all = test::CorpusSlice(corpus, 260'000);
     const std::string train = all.substr(0, 200'000), held_out = all.substr(200'000);

@@ -165,6 +165,30 @@ TEST(WordCounting, SameCountsForEveryThreadCount) {
   }
 }
 
+// Streamed counting (the CLI's training input) must equal counting the whole text, for any block
+// size: blocks much smaller than a piece, a line with no boundary at all, random bytes.
+TEST(WordCounting, StreamedInBlocksEqualsWholeText) {
+  std::mt19937_64 rng(7);
+  const std::vector<std::string> texts = {
+      test::CorpusSlice("udhr59", 120'000) + test::CorpusSlice("lua", 60'000),
+      std::string(70'000, 'x') + " tail\n" + std::string(5000, ' ') + "end",  // no boundary for 70 KB
+      test::RandomBytes(rng, 50'000),
+  };
+  for (const auto& pre : PreTokenizers()) {
+    for (const std::string& text : texts) {
+      const WordCounts whole = CountWords(text, pre.get(), 1);
+      for (size_t block : {7, 4096, 65'536, 1'000'000}) {
+        for (int threads : {1, 3}) {
+          WordCounter counter(pre.get(), threads);
+          for (size_t i = 0; i < text.size(); i += block) counter.Add(std::string_view(text).substr(i, block));
+          EXPECT_EQ(counter.bytes_seen(), text.size());
+          ASSERT_EQ(counter.Finish(), whole) << pre.name << ", blocks of " << block << ", " << threads << " threads";
+        }
+      }
+    }
+  }
+}
+
 TEST(Unicode, DecodeIsStrict) {
   uint32_t len = 0;
   EXPECT_EQ(unicode::FirstInvalidUtf8("plain ascii"), 11u);

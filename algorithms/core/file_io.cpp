@@ -1,6 +1,10 @@
 #include "algorithms/core/file_io.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <csignal>
 
 #include <cerrno>
 #include <cstdio>
@@ -13,28 +17,71 @@
 
 namespace bpe {
 
-std::string ReadFile(const std::string& path) {
-  if (path == "-") {
-    std::string data((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    if (std::cin.bad()) Fail("cannot read standard input");
-    return data;
+namespace {
+
+// The temporary file WriteFileAtomically is writing, for the signal handler to remove. A fixed
+// buffer and a flag, because a handler may only touch lock-free atomics and plain memory.
+char pending_tmp[4096];
+std::atomic<bool> has_pending{false};
+
+extern "C" void CleanupAndDie(int sig) {
+  if (has_pending.load()) ::unlink(pending_tmp);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+}  // namespace
+
+void InstallSignalCleanup() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, CleanupAndDie);
+  std::signal(SIGXFSZ, SIG_IGN);
+}
+
+void ReadFileInBlocks(const std::string& path, size_t block,
+                      const std::function<void(std::string_view)>& fn) {
+  std::FILE* f = stdin;
+  const std::string name = path == "-" ? "standard input" : "'" + path + "'";
+  if (path != "-") {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) Fail("'{}' is a directory, not a file", path);
+    f = std::fopen(path.c_str(), "rb");
+    if (!f) Fail("cannot open '{}': {}", path, std::strerror(errno));
   }
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) Fail("'{}' is a directory, not a file", path);
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) Fail("cannot open '{}': {}", path, std::strerror(errno));
+  std::string buffer(block, '\0');
+  bool failed = false;
+  try {
+    size_t got;
+    while ((got = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) fn({buffer.data(), got});
+    failed = std::ferror(f);
+  } catch (...) {
+    if (f != stdin) std::fclose(f);
+    throw;
+  }
+  const int e = errno;
+  if (f != stdin) std::fclose(f);
+  if (failed) Fail("cannot read {}: {}", name, std::strerror(e));
+}
+
+std::string ReadFile(const std::string& path) {
   std::string data;
-  char buffer[1 << 16];
-  size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, f)) > 0) data.append(buffer, got);
-  const bool failed = std::ferror(f);
-  std::fclose(f);
-  if (failed) Fail("cannot read '{}'", path);
+  ReadFileInBlocks(path, 1 << 16, [&](std::string_view bytes) { data.append(bytes); });
   return data;
+}
+
+uint64_t PeakRssBytes() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports kilobytes
 }
 
 void WriteFileAtomically(const std::string& path, std::string_view data) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  if (tmp.size() >= sizeof pending_tmp) Fail("cannot write '{}': the path is too long", path);
+  std::memcpy(pending_tmp, tmp.c_str(), tmp.size() + 1);
+  has_pending = true;
+  struct Clear {
+    ~Clear() { has_pending = false; }
+  } clear;
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) Fail("cannot write '{}': {}", path, std::strerror(errno));
   const bool written = std::fwrite(data.data(), 1, data.size(), f) == data.size();

@@ -30,10 +30,9 @@ void CountChunk(std::string_view chunk, const PreTokenizer& pre, PieceTable& tab
   pre.ForEachPiece(chunk, [&](std::string_view piece) { ++table[piece]; });
 }
 
-}  // namespace
-
-WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int threads) {
-  // 1. Count each chunk into its own table (views into text: no copies of the pieces yet).
+// Counts each chunk of text into its own table (views into text: no copies of the pieces yet), then
+// merges the tables into the first.
+PieceTable CountParallel(std::string_view text, const PreTokenizer& pre, int threads) {
   const auto chunks = SplitAtSafeBoundaries(text, pre, static_cast<size_t>(std::max(threads, 1)));
   std::vector<PieceTable> tables(chunks.size());
   if (chunks.size() == 1) {
@@ -44,16 +43,73 @@ WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int thread
       workers.emplace_back([&, i] { CountChunk(chunks[i], pre, tables[i]); });
     }
   }
-  // 2. Merge the tables into the first.
   for (size_t i = 1; i < tables.size(); ++i) {
     for (const auto& [piece, count] : tables[i]) tables[0][piece] += count;
   }
-  // 3. Copy out, sorted by bytes so the result does not depend on hash order or thread count.
+  return std::move(tables[0]);
+}
+
+template <typename Table>
+WordCounts SortedCounts(const Table& table) {
   WordCounts counts;
-  counts.reserve(tables[0].size());
-  for (const auto& [piece, count] : tables[0]) counts.push_back({std::string(piece), count});
+  counts.reserve(table.size());
+  for (const auto& [piece, count] : table) counts.push_back({std::string(piece), count});
   std::sort(counts.begin(), counts.end(),
             [](const WordCount& a, const WordCount& b) { return a.word < b.word; });
+  return counts;
+}
+
+}  // namespace
+
+WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int threads) {
+  // Sorted by bytes, so the result does not depend on hash order or thread count.
+  return SortedCounts(CountParallel(text, pre, threads));
+}
+
+WordCounter::WordCounter(const PreTokenizer& pre, int threads)
+    : pre_(pre), threads_(std::max(threads, 1)) {}
+
+void WordCounter::Add(std::string_view bytes) {
+  carry_.append(bytes);
+  // The last safe boundary in carry_: look in the last 1 MiB first (text has many), else walk
+  // forward from where the previous search stopped, so a long run without one is scanned once.
+  constexpr size_t kTail = 1 << 20;
+  size_t cut = 0;
+  const size_t tail = std::max(scanned_, carry_.size() > kTail ? carry_.size() - kTail : 1);
+  for (size_t p = pre_.SafeBoundary(carry_, tail); p < carry_.size(); p = pre_.SafeBoundary(carry_, p + 1)) {
+    cut = p;
+  }
+  if (cut == 0 && tail > scanned_) {
+    for (size_t p = pre_.SafeBoundary(carry_, std::max<size_t>(scanned_, 1)); p < tail;
+         p = pre_.SafeBoundary(carry_, p + 1)) {
+      cut = p;
+    }
+  }
+  scanned_ = carry_.size();
+  if (cut == 0) return;
+  CountPrefix(cut);
+  carry_.erase(0, cut);
+  scanned_ = carry_.size();
+}
+
+void WordCounter::CountPrefix(size_t end) {
+  const std::string_view text(carry_.data(), end);
+  for (const auto& [piece, count] : CountParallel(text, pre_, threads_)) {
+    if (auto it = table_.find(piece); it != table_.end()) {
+      it->second += count;
+    } else {
+      table_.emplace(std::string(piece), count);
+    }
+  }
+  offset_ += end;
+}
+
+WordCounts WordCounter::Finish() {
+  if (!carry_.empty()) CountPrefix(carry_.size());
+  carry_.clear();
+  carry_.shrink_to_fit();
+  WordCounts counts = SortedCounts(table_);
+  table_ = {};
   return counts;
 }
 

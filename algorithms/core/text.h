@@ -2,7 +2,9 @@
 // pieces (the trainers' input), and encoding a text with any registered encoder.
 #pragma once
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +22,35 @@ std::vector<std::string_view> SplitAtSafeBoundaries(std::string_view text, const
 // Distinct pieces with 64-bit counts, sorted by bytes (deterministic for any thread count).
 // Counts in parallel over `threads` chunks, each with its own hash table, merged once at the end.
 WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int threads = 1);
+
+// Counts distinct pieces of a text that arrives in blocks (files read piece by piece, standard
+// input), holding only the counts and one block at a time: each block is cut at its last safe
+// boundary and the rest is carried into the next. Memory: the distinct pieces, plus the longest run
+// of text without a safe boundary (for `none`, the longest line; a file with no newline at all is
+// one piece and is held whole, as it must be to be counted). Gives exactly CountWords(whole text).
+class WordCounter {
+ public:
+  WordCounter(const PreTokenizer& pre, int threads);
+
+  void Add(std::string_view bytes);
+  // Counts what is left and returns the counts, sorted by bytes.
+  WordCounts Finish();
+  uint64_t bytes_seen() const { return offset_ + carry_.size(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  void CountPrefix(size_t end);
+
+  const PreTokenizer& pre_;
+  int threads_;
+  std::string carry_;    // text not counted yet
+  size_t scanned_ = 0;   // carry_ has no safe boundary in [1, scanned_)
+  uint64_t offset_ = 0;  // bytes counted before carry_
+  boost::unordered_flat_map<std::string, uint64_t, Hash, std::equal_to<>> table_;
+};
 
 // Encodes text: pre-tokenize, then encode each piece. With threads > 1 the text is split at safe
 // boundaries and each thread encodes one chunk with its own encoder instance; the result is
