@@ -189,6 +189,20 @@ TEST_P(TrainerTest, CountsAbove32BitsPickTheRightPair) {
   EXPECT_EQ(Train(more, 257).merges[0], (Pair{'x', 'y'}));
 }
 
+// Trainers that use threads (TrainOptions::threads) must give the same merges for every count; the
+// TSan preset runs this test.
+TEST_P(TrainerTest, ThreadCountDoesNotChangeMerges) {
+  const WordCounts counts = Count(test::CorpusSlice("gutenberg5", 150'000), "gpt2");
+  TrainOptions options;
+  options.vocab_size = 1000;
+  const MergeList one = FindTrainer(GetParam()).make()->Train(counts, options).merges;
+  EXPECT_EQ(one, TrainReference(counts, 1000));
+  for (int threads : {2, 3, 8}) {
+    options.threads = threads;
+    EXPECT_EQ(FindTrainer(GetParam()).make()->Train(counts, options).merges, one) << threads << " threads";
+  }
+}
+
 TEST_P(TrainerTest, MergesAlwaysFormAValidVocabulary) {
   const WordCounts counts = Count(test::CorpusSlice("udhr59", 200'000), "gpt2");
   const MergeList merges = Train(counts, 2000).merges;

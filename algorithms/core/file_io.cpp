@@ -33,7 +33,10 @@ extern "C" void CleanupAndDie(int sig) {
 }  // namespace
 
 void InstallSignalCleanup() {
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, CleanupAndDie);
+  // A signal ignored on entry stays ignored (nohup's SIGHUP, a background job's SIGINT).
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    if (std::signal(sig, CleanupAndDie) == SIG_IGN) std::signal(sig, SIG_IGN);
+  }
   std::signal(SIGXFSZ, SIG_IGN);
 }
 

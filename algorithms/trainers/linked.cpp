@@ -32,6 +32,7 @@ struct Entry {
 
 struct PairData {
   uint64_t count = 0;
+  uint32_t grown_in = 0;  // the last merge step (1-based) in which the count grew
   std::vector<uint32_t> positions;
 };
 
@@ -77,8 +78,8 @@ class Run {
     std::priority_queue<Entry> heap(std::less<Entry>(), std::move(initial));
 
     // 3. The merge loop.
-    std::vector<uint64_t> grown;  // pairs (all holding the new id) whose count grew in this merge
-    while (!loop.Done()) {
+    std::vector<uint64_t> grown;  // pairs (all holding the new id) whose count grew in this merge, once each
+    for (step_ = 1; !loop.Done(); ++step_) {
       Entry best{0, {}};
       while (!heap.empty()) {
         const Entry top = heap.top();
@@ -119,8 +120,6 @@ class Run {
       }
       pairs_.erase(PairKey(best.pair));
 
-      std::sort(grown.begin(), grown.end());
-      grown.erase(std::unique(grown.begin(), grown.end()), grown.end());
       for (const uint64_t key : grown) {
         if (const uint64_t now = Live(key)) heap.push({now, PairFromKey(key)});
       }
@@ -139,7 +138,10 @@ class Run {
     PairData& d = pairs_[key];
     d.count += w;
     d.positions.push_back(position);
-    grown.push_back(key);
+    if (d.grown_in != step_) {
+      d.grown_in = step_;
+      grown.push_back(key);
+    }
   }
   // A count that reaches zero has no live occurrence left: drop the pair and its stale positions.
   void Sub(TokenId l, TokenId r, uint64_t w) {
@@ -163,6 +165,7 @@ class Run {
   std::vector<uint64_t> weight_;
   boost::unordered_flat_map<uint64_t, PairData> pairs_;
   size_t last_word_ = 0;
+  uint32_t step_ = 0;
 };
 
 class LinkedTrainer final : public Trainer {
