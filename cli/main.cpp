@@ -37,6 +37,7 @@ commands:
   train     learn a merge list from text and write a model file
   encode    turn text into token ids with a model
   decode    turn token ids back into the original bytes
+  corpus    write a corpus's text (checked against its sha256) to standard output
 
 Every trainer produces the identical merge list and every encoder the identical ids (canonical
 BPE: ties go to the smallest (left id, right id) pair; byte-level, ids 0..255 are the bytes).
@@ -57,7 +58,7 @@ occurs fewer than --min-frequency times, or until no pair is left (said on stder
 options:
   --vocab-size N       target vocabulary size, 256..16777216 (required)
   --output MODEL       model file to write (written to a temporary file, then renamed)
-  --algorithm NAME     trainer (default: pq; see bpebench list)
+  --algorithm NAME     trainer (default: linked, linear in the longest piece; see bpebench list)
   --pretokenizer P     whitespace, gpt2 or none (default: gpt2)
   --min-frequency F    stop when the best pair occurs fewer than F times (default: 1)
   --threads T          threads for counting words, 1..256 (default: hardware threads)
@@ -84,6 +85,13 @@ constexpr const char* kDecodeHelp = R"(usage: bpebench decode --model MODEL [FIL
 
 Reads token ids (decimal, separated by whitespace) from FILE or standard input and writes the bytes
 they stand for. An id that is not in the model is an error, and then nothing is written.
+)";
+
+constexpr const char* kCorpusHelp = R"(usage: bpebench corpus NAME
+
+Writes the text of corpus NAME from corpora/manifest.tsv (its files joined, each checked against
+its sha256; packed ones unpacked once into the cache) to standard output, for tools and scripts
+that want the file itself (scripts/train-1gb builds its 1 GB input this way).
 )";
 
 bool WantsHelp(const std::vector<std::string>& args) {
@@ -190,7 +198,7 @@ int Train(const std::vector<std::string>& argv) {
   if (!args.Has("--vocab-size")) Fail("option --vocab-size is required (see --help)");
   if (vocab < kByteAlphabet) Fail("--vocab-size {} is below the 256-byte alphabet", vocab);
   const std::string output = args.Required("--output");
-  const TrainerInfo& trainer = FindTrainer(args.Get("--algorithm", "pq"));
+  const TrainerInfo& trainer = FindTrainer(args.Get("--algorithm", "linked"));
   const PreTokenizerInfo& pre = FindPreTokenizer(args.Get("--pretokenizer", "gpt2"));
   TrainOptions options;
   options.vocab_size = vocab;
@@ -322,6 +330,14 @@ int Run(int argc, char** argv) {
       {"train", kTrainHelp, Train},
       {"encode", kEncodeHelp, Encode},
       {"decode", kDecodeHelp, Decode},
+      {"corpus", kCorpusHelp, [](const std::vector<std::string>& a) {
+         if (a.size() != 1) Fail("corpus takes one corpus name (see bpebench list)");
+         const std::string text = LoadCorpusText(a[0]);
+         if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+           Fail("cannot write the corpus to standard output");
+         }
+         return 0;
+       }},
   };
   for (const Command& c : kCommands) {
     if (command != c.name) continue;
@@ -331,7 +347,7 @@ int Run(int argc, char** argv) {
     }
     return c.run(args);
   }
-  Fail("unknown command '{}' (commands: list, train, encode, decode; see --help)", command);
+  Fail("unknown command '{}' (commands: list, train, encode, decode, corpus; see --help)", command);
 }
 
 }  // namespace
