@@ -96,7 +96,7 @@ TEST(Cli, TrainReportsWhenTheVocabSizeIsNotReached) {
 }
 
 TEST(Cli, HelpAndList) {
-  for (const char* cmd : {"--help", "list --help", "train --help", "encode --help", "decode --help"}) {
+  for (const char* cmd : {"--help", "list --help", "train --help", "encode --help", "decode --help", "corpus --help"}) {
     const Result r = Cli(cmd);
     EXPECT_EQ(r.status, 0) << cmd;
     EXPECT_NE(r.out.find("usage"), std::string::npos) << cmd;
@@ -108,6 +108,14 @@ TEST(Cli, HelpAndList) {
   for (const auto& p : PreTokenizers()) EXPECT_NE(list.out.find("pretokenizer\t" + std::string(p.name) + "\t"), std::string::npos);
   EXPECT_NE(list.out.find("corpus\tgutenberg5\t"), std::string::npos);
   EXPECT_NE(Cli("").status, 0);
+}
+
+TEST(Cli, CorpusWritesTheCheckedText) {
+  const Result r = Cli("corpus tinyshakespeare");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, LoadCorpusText("tinyshakespeare"));
+  EXPECT_NE(Cli("corpus atlantis").err.find("unknown corpus 'atlantis'"), std::string::npos);
+  EXPECT_NE(Cli("corpus").err.find("corpus takes one corpus name"), std::string::npos);
 }
 
 TEST(Cli, BadInputIsOneClearLineAndANonZeroExit) {
