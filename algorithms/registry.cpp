@@ -18,6 +18,8 @@ std::unique_ptr<Trainer> MakeLinkedTrainer();
 std::unique_ptr<Encoder> MakeNaiveEncoder(const Vocabulary&);
 std::unique_ptr<Encoder> MakeRankEncoder(const Vocabulary&);
 std::unique_ptr<Encoder> MakeHeapEncoder(const Vocabulary&);
+std::unique_ptr<Encoder> MakeHybridEncoder(const Vocabulary&);
+std::unique_ptr<Encoder> MakeCachedEncoder(const Vocabulary&);
 
 const PreTokenizer& WhitespacePreTokenizer();
 const PreTokenizer& Gpt2PreTokenizer();
@@ -40,6 +42,10 @@ constexpr EncoderInfo kEncoders[] = {
      true, MakeRankEncoder},
     {"heap", "linked symbols and a min-heap of (rank, position): O(n log n) per piece", true,
      MakeHeapEncoder},
+    {"hybrid", "rank's scan below 16 bytes, heap from there: fast on words, never quadratic", true,
+     MakeHybridEncoder},
+    {"cached", "bounded piece cache (64K pieces of <= 48 bytes) in front of hybrid", true,
+     MakeCachedEncoder},
 };
 
 constexpr PreTokenizerInfo kPreTokenizers[] = {

@@ -39,9 +39,10 @@ options:
   --budget S            skip runs whose single-shot time is estimated above S seconds (default: 10)
   --repetitions N       repetitions per benchmark (default: 9, what compare's U test needs)
   --min-time S          minimum time per repetition (default: 0.2)
-  --adversarial-max B   longest adversarial input in bytes (default: 1048576; 0 leaves them out)
+  --adversarial-max B   longest adversarial input in bytes (default: 1048576; 0 leaves them out,
+                        and the piece-length benchmarks too)
   --quick               a small sweep for CI: vocab 1000,5000; 3 repetitions; min time 0.05 s;
-                        budget 2 s; adversarial inputs up to 64 KiB
+                        budget 2 s; adversarial inputs up to 64 KiB; piece lengths 16..1024
   --out FILE            write the JSON results to FILE (written as FILE.partial, renamed when done)
 
 Ctrl-C (SIGINT) or SIGTERM stops the sweep after the benchmark being measured: what was measured is
@@ -209,6 +210,7 @@ int Main(int argc, char** argv) {
     s.min_time_s = 0.05;
     s.budget_s = 2;
     adversarial_max = 64 << 10;
+    s.piece_bytes = {16, 64, 256, 1024};
   }
   for (const auto& [a, value] : explicit_values) {  // explicit options override --quick
     if (a == "--corpora") s.corpora = ParseList<std::string>(a, value);
@@ -230,6 +232,7 @@ int Main(int argc, char** argv) {
     if (t > 256) Fail("--threads: {} is out of range (1..256)", t);
   }
   std::erase_if(s.adversarial_bytes, [&](size_t b) { return b > adversarial_max; });
+  if (adversarial_max == 0) s.piece_bytes.clear();
 
   // Repetitions in random order across benchmarks: on a shared machine a slow spell then spreads
   // over all benchmarks instead of landing on every repetition of one (measured here: +58% on one

@@ -259,6 +259,13 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
       std::vector<TokenId> ids;
       const double secs = TimeOnce([&] { ids = EncodeText(c->held_out, pre, e, *vocab, 1); });
       budget.Record(vocab_size, secs);
+      std::vector<std::pair<std::string, double>> stats;  // the encoder's own counters (cache hits)
+      {
+        auto encoder = e.make(*vocab);
+        std::vector<TokenId> scratch;
+        EncodeChunk(c->held_out, pre, *encoder, scratch);
+        stats = encoder->Counters();
+      }
       const uint64_t sum = Checksum(ids);
       if (agreed_sum == 0) agreed_sum = sum;
       const bool ok = sum == agreed_sum && ids.size() >= expected_prefix.size() &&
@@ -269,12 +276,13 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
           reg.Mismatch(name, "ids differ from the reference encoder's");
           continue;
         }
-        reg.Add(name, secs / t, [c, &pre, &e, vocab, t, tokens = ids.size(), sum](benchmark::State& st) {
+        reg.Add(name, secs / t, [c, &pre, &e, vocab, t, tokens = ids.size(), sum, stats](benchmark::State& st) {
           for (auto _ : st) benchmark::DoNotOptimize(EncodeText(c->held_out, pre, e, *vocab, t).data());
           st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->held_out.size()));
           st.counters["tokens_per_second"] =
               benchmark::Counter(static_cast<double>(tokens * st.iterations()), benchmark::Counter::kIsRate);
           st.counters["bytes_per_token"] = static_cast<double>(c->held_out.size()) / tokens;
+          for (const auto& [key, value] : stats) st.counters[key] = value;
           st.SetLabel(fmt::format("ids_fnv1a={:016x}", sum));
         });
       }
@@ -304,19 +312,34 @@ void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_
     }
   }
   auto vocab = std::make_shared<const Vocabulary>(trainer->make()->Train(counts, options).merges);
+  // `adversarial`: runs of one byte or one 2-byte pattern up to 1 MiB (quadratic encoders' worst
+  // case); `piece`: random letters 16 B to 2 KiB, where the rank scan and the heap cross over.
   struct Pattern {
+    const char* kind;
     const char* name;
-    std::string unit;
+    std::string unit;  // repeated; empty: random letters
+    const std::vector<size_t>* sizes;
   };
-  for (const Pattern& p : {Pattern{"repeat_a", "a"}, Pattern{"repeat_ab", "ab"}}) {
+  const Pattern patterns[] = {{"adversarial", "repeat_a", "a", &s.adversarial_bytes},
+                              {"adversarial", "repeat_ab", "ab", &s.adversarial_bytes},
+                              {"piece", "letters", "", &s.piece_bytes}};
+  for (const Pattern& p : patterns) {
     std::map<std::string_view, Budget> budgets;
-    for (size_t bytes : s.adversarial_bytes) {
+    for (size_t bytes : *p.sizes) {
       auto input = std::make_shared<std::string>();
-      while (input->size() < bytes) *input += p.unit;
+      uint64_t x = 0x9E3779B97F4A7C15ull;
+      while (input->size() < bytes) {
+        if (!p.unit.empty()) {
+          *input += p.unit;
+          continue;
+        }
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        *input += static_cast<char>('a' + x % 26);
+      }
       input->resize(bytes);
       uint64_t agreed_sum = 0;
       for (const auto& e : Encoders()) {
-        const std::string name = fmt::format("adversarial/{}/{}/bytes:{}", e.name, p.name, bytes);
+        const std::string name = fmt::format("{}/{}/{}/bytes:{}", p.kind, e.name, p.name, bytes);
         Budget& budget = budgets[e.name];
         if (!budget.Allows(bytes, 2.0, s.budget_s, fmt::format("on {} bytes", bytes))) {
           reg.Skip(name, budget.skip_reason);
@@ -369,7 +392,7 @@ Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
   std::vector<std::map<uint32_t, MergeList>> models;
   for (const auto& c : corpora) models.push_back(TrainBenchmarks(s, reg, plan, c));
   for (size_t i = 0; i < corpora.size(); ++i) EncodeBenchmarks(s, reg, corpora[i], pre, models[i]);
-  if (!s.adversarial_bytes.empty()) AdversarialBenchmarks(s, reg, corpora.front());
+  if (!s.adversarial_bytes.empty() || !s.piece_bytes.empty()) AdversarialBenchmarks(s, reg, corpora.front());
 
   benchmark::AddCustomContext("bpebench_skipped", plan.skipped.empty() ? "none" : fmt::format("{}", fmt::join(plan.skipped, "; ")));
   benchmark::AddCustomContext("bpebench_notes", plan.notes.empty() ? "none" : fmt::format("{}", fmt::join(plan.notes, "; ")));

@@ -21,6 +21,7 @@ struct Settings {
   double min_time_s = 0.2;         // Google Benchmark's min time per repetition
   int repetitions = 9;             // compare's U test wants at least 9
   std::vector<size_t> adversarial_bytes = {1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20};
+  std::vector<size_t> piece_bytes = {8, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024, 2048};  // rank/heap crossover
 };
 
 struct Planned {

@@ -156,6 +156,29 @@ def adversarial(data, rows, med, out):
     return save(fig, out, "adversarial")
 
 
+def piece_length(data, rows, med, out):
+    """Time per byte against the length of one piece of random letters: where `rank`'s O(n^2) scan
+    stops beating `heap`'s O(n log n), the threshold of `hybrid`."""
+    rows = [m for m in med.values() if m["kind"] == "piece"]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for alg in sorted({m["algorithm"] for m in rows}):
+        if alg in ("naive", "cached"):  # naive: off the scale; cached: serves the repeated piece from its cache
+            continue
+        pts = sorted((m["bytes"], m["seconds"] * 1e9 / m["bytes"]) for m in rows if m["algorithm"] == alg)
+        if pts:
+            ax.plot(*zip(*pts), label=alg, **line_style(alg))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("length of one piece of random letters (bytes)")
+    ax.set_ylabel("encode time per byte (ns, median)")
+    ax.legend(title="encoder", fontsize=8)
+    title(fig, "Piece length: where the rank scan and the heap cross", data,
+          note="(naive and cached left out: cached serves the one repeated piece from its cache)")
+    return save(fig, out, "piece_length")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results")
@@ -170,7 +193,8 @@ def main():
     rows = results.measurements(data)
     results.write_csv(rows, os.path.join(out, "results.csv"))
     med = results.medians(rows)
-    made = [f(data, rows, med, out) for f in (encode_throughput, train_time, thread_scaling, adversarial)]
+    made = [f(data, rows, med, out) for f in (encode_throughput, train_time, thread_scaling, adversarial,
+                                            piece_length)]
     made = [m for m in made if m]
     print("wrote {}/results.csv and figures: {}".format(out, ", ".join(m + ".png/.svg" for m in made)))
 

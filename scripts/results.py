@@ -18,7 +18,8 @@ GB_SUFFIXES = ("min_time:", "iterations:", "repeats:", "real_time")
 # Pre-tokenizers (word counting lines) get greys and black, apart from the algorithms' colours.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442"]
 FIXED = {"naive": "#0072B2", "pq": "#D55E00", "rank": "#009E73", "heap": "#CC79A7", "linked": "#E69F00",
-         "backtrack": "#56B4E9", "gpt2": "#000000", "whitespace": "#777777", "none": "#BBBBBB"}
+         "backtrack": "#56B4E9", "hybrid": "#E69F00", "cached": "#882255",  # cached: Paul Tol's wine
+         "gpt2": "#000000", "whitespace": "#777777", "none": "#BBBBBB"}
 
 
 def colour(name):
@@ -35,7 +36,7 @@ def base_name(name):
 def parse_name(name):
     parts = base_name(name).split("/")
     row = {"benchmark": "/".join(parts), "kind": parts[0], "algorithm": parts[1] if len(parts) > 1 else ""}
-    if row["kind"] == "adversarial":
+    if row["kind"] in ("adversarial", "piece"):
         row["pattern"] = parts[2]
     elif len(parts) > 2:
         row["corpus"] = parts[2]
@@ -68,7 +69,7 @@ def measurements(data):
             row["seconds"] = b["real_time"] * UNIT[b["time_unit"]]
             row["iterations"] = b["iterations"]
             for key in ("bytes_per_second", "tokens_per_second", "bytes_per_token", "merges",
-                        "merges_per_second", "distinct_pieces"):
+                        "merges_per_second", "distinct_pieces", "cache_hit_rate"):
                 if key in b:
                     row[key] = b[key]
             row["label"] = b.get("label", "")
@@ -98,7 +99,8 @@ def medians(rows):
 
 COLUMNS = ["benchmark", "kind", "algorithm", "corpus", "pattern", "vocab", "threads", "bytes",
            "repetition", "iterations", "seconds", "bytes_per_second", "tokens_per_second",
-           "bytes_per_token", "merges", "merges_per_second", "distinct_pieces", "label", "error"]
+           "bytes_per_token", "merges", "merges_per_second", "distinct_pieces", "cache_hit_rate", "label",
+           "error"]
 
 
 def write_csv(rows, path):

@@ -2,6 +2,8 @@
 // input back. Parameterized over the registry.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "algorithms/core/error.h"
 #include "algorithms/core/vocabulary.h"
 #include "tests/test_util.h"
@@ -57,6 +59,35 @@ TEST_P(EncoderTest, PairSemanticsNotConcatenation) {
   EXPECT_EQ(Encode(v, "bc"), (std::vector<TokenId>{257}));
 }
 
+// More distinct pieces than a bounded cache holds (`cached` empties and refills itself): still exact.
+TEST_P(EncoderTest, ManyDistinctPiecesStayExact) {
+  std::mt19937_64 rng(11);
+  std::string text;
+  for (int w = 0; w < 100'000; ++w) {
+    text += ' ';
+    for (size_t n = 3 + rng() % 8; n > 0; --n) text += static_cast<char>('a' + rng() % 8);
+  }
+  const Vocabulary v(test::TrainModel(Count(text.substr(0, 50'000), "whitespace"), 600));
+  ExpectSameAsReference(v, "whitespace", text);
+}
+
+TEST(CachedEncoder, ReportsItsHitRateAndHitsOnNaturalText) {
+  const std::string text = test::CorpusSlice("gutenberg5", 300'000);
+  const Vocabulary v(test::TrainModel(Count(text.substr(0, 100'000), "gpt2"), 1000));
+  auto encoder = FindEncoder("cached").make(v);
+  std::vector<TokenId> ids;
+  EncodeChunk(text, FindPreTokenizer("gpt2").get(), *encoder, ids);
+  size_t pieces = 0;
+  FindPreTokenizer("gpt2").get().ForEachPiece(text, [&](std::string_view) { ++pieces; });
+  const auto counters = encoder->Counters();
+  std::map<std::string, double> c(counters.begin(), counters.end());
+  ASSERT_EQ(c.count("cache_hit_rate"), 1u);
+  EXPECT_LE(c["cache_hits"] + c["cache_misses"], pieces);
+  EXPECT_GT(c["cache_hits"] + c["cache_misses"], pieces * 0.95);  // nearly every piece is short
+  EXPECT_DOUBLE_EQ(c["cache_hit_rate"], c["cache_hits"] / (c["cache_hits"] + c["cache_misses"]));
+  EXPECT_GT(c["cache_hit_rate"], 0.8);  // English repeats its words
+}
+
 TEST_P(EncoderTest, MatchesReferenceOnCorporaWithModelsOfSeveralSizes) {
   for (const std::string corpus : {"gutenberg5", "udhr59", "lua"}) {
     // Train on one slice, encode held-out text that follows it.
@@ -67,7 +98,7 @@ TEST_P(EncoderTest, MatchesReferenceOnCorporaWithModelsOfSeveralSizes) {
       const WordCounts counts = Count(train, name);
       for (uint32_t vocab_size : {300u, 1000u, 3000u}) {
         SCOPED_TRACE(corpus + " / " + name + " / " + std::to_string(vocab_size));
-        const Vocabulary v(test::TrainReference(counts, vocab_size));
+        const Vocabulary v(test::TrainModel(counts, vocab_size));
         ExpectSameAsReference(v, name, held_out.substr(0, name == "none" ? 15'000 : 60'000));
         if (HasFatalFailure()) return;
       }
@@ -76,7 +107,7 @@ TEST_P(EncoderTest, MatchesReferenceOnCorporaWithModelsOfSeveralSizes) {
 }
 
 TEST_P(EncoderTest, MatchesReferenceOnRandomBytes) {
-  const Vocabulary v(test::TrainReference(Count(test::CorpusSlice("zh_sanguo", 100'000), "gpt2"), 800));
+  const Vocabulary v(test::TrainModel(Count(test::CorpusSlice("zh_sanguo", 100'000), "gpt2"), 800));
   std::mt19937_64 rng(42);
   for (int round = 0; round < 300; ++round) {
     const std::string bytes = test::RandomBytes(rng, rng() % 200);
@@ -87,7 +118,7 @@ TEST_P(EncoderTest, MatchesReferenceOnRandomBytes) {
 
 TEST_P(EncoderTest, MatchesReferenceOnConcatenatedRandomTokens) {
   // Text made of whole tokens in random order: many merges apply, in unusual contexts.
-  const Vocabulary v(test::TrainReference(Count(test::CorpusSlice("gutenberg5", 100'000), "whitespace"), 1500));
+  const Vocabulary v(test::TrainModel(Count(test::CorpusSlice("gutenberg5", 100'000), "whitespace"), 1500));
   std::mt19937_64 rng(7);
   for (int round = 0; round < 200; ++round) {
     std::string text;
@@ -102,7 +133,7 @@ TEST_P(EncoderTest, MatchesReferenceOnConcatenatedRandomTokens) {
 
 TEST_P(EncoderTest, MatchesReferenceOnAdversarialRepeats) {
   // Models trained on runs, so that long chains of merges of one byte and of short patterns exist.
-  const Vocabulary v(test::TrainReference(
+  const Vocabulary v(test::TrainModel(
       Count(std::string(3000, 'a') + "\n" + std::string(2000, ' ') + "\n" +
                 [] { std::string s; for (int i = 0; i < 1500; ++i) s += "ab"; return s; }() + "\n" +
                 [] { std::string s; for (int i = 0; i < 1000; ++i) s += "xyz"; return s; }(),
@@ -127,7 +158,7 @@ TEST_P(EncoderTest, EmptyModelGivesBytes) {
 
 TEST_P(EncoderTest, ThreadCountDoesNotChangeIds) {
   const std::string text = test::CorpusSlice("tinyshakespeare", 200'000);
-  const Vocabulary v(test::TrainReference(Count(text.substr(0, 100'000), "gpt2"), 1000));
+  const Vocabulary v(test::TrainModel(Count(text.substr(0, 100'000), "gpt2"), 1000));
   const auto& info = FindEncoder(GetParam());
   const auto one = EncodeText(text, FindPreTokenizer("gpt2").get(), info, v, 1);
   for (int threads : {2, 3, 8}) {

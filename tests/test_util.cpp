@@ -40,6 +40,12 @@ MergeList TrainReference(const WordCounts& counts, uint32_t vocab_size, uint64_t
   return FindTrainer(kReferenceTrainer).make()->Train(counts, options).merges;
 }
 
+MergeList TrainModel(const WordCounts& counts, uint32_t vocab_size) {
+  TrainOptions options;
+  options.vocab_size = vocab_size;
+  return FindTrainer("linked").make()->Train(counts, options).merges;
+}
+
 WordCounts Count(const std::string& text, const std::string& pretokenizer, int threads) {
   return CountWords(text, FindPreTokenizer(pretokenizer).get(), threads);
 }

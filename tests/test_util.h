@@ -20,6 +20,9 @@ std::string CorpusSlice(const std::string& name, size_t bytes);
 
 // Merges from the reference trainer.
 MergeList TrainReference(const WordCounts& counts, uint32_t vocab_size, uint64_t min_frequency = 1);
+// The same merges from a fast trainer (`linked`; the trainer suite checks it against the reference),
+// for tests of encoders that need models of a few thousand merges.
+MergeList TrainModel(const WordCounts& counts, uint32_t vocab_size);
 
 WordCounts Count(const std::string& text, const std::string& pretokenizer, int threads = 1);
 

@@ -3,7 +3,9 @@
 // thread; make one per thread from the registry's factory (cheap).
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "algorithms/core/types.h"
@@ -23,6 +25,9 @@ class Encoder {
   virtual void EncodePiece(std::string_view piece, std::vector<TokenId>& out) = 0;
 
   const Vocabulary& vocab() const { return vocab_; }
+
+  // Named statistics of the work done so far (a cache's hit rate, say), for the benchmark results.
+  virtual std::vector<std::pair<std::string, double>> Counters() const { return {}; }
 
  private:
   const Vocabulary& vocab_;
