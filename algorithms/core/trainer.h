@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <queue>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "algorithms/core/types.h"
 
@@ -64,6 +67,42 @@ class MergeLoop {
   const TrainOptions& options_;
   size_t target_;
   TrainResult result_;
+};
+
+// The candidate queue of the incremental trainers: a max-heap of (count, pair) in BetterCandidate
+// order with lazy invalidation. Counts only change by merges; an entry whose count fell is re-pushed
+// with the live count when it surfaces (dropped at 0), and the caller pushes a new entry for every
+// pair whose count grew, so the heap always holds an entry at least as good as each live count and
+// the first current entry popped is the true best by the tie rule.
+class LazyPairHeap {
+ public:
+  struct Candidate {
+    uint64_t count;
+    Pair pair;
+    // Max-heap order: "a < b" when b is the better candidate.
+    bool operator<(const Candidate& b) const { return BetterCandidate(b.count, b.pair, count, pair); }
+  };
+  LazyPairHeap() = default;
+  explicit LazyPairHeap(std::vector<Candidate> initial)  // heapified in O(n)
+      : heap_(std::less<Candidate>(), std::move(initial)) {}
+
+  void Push(uint64_t count, Pair pair) { heap_.push({count, pair}); }
+
+  // The best pair whose entry matches live(pair), its live count; {{}, 0} when none is left.
+  template <typename LiveCount>
+  Candidate PopBest(LiveCount&& live) {
+    while (!heap_.empty()) {
+      const Candidate top = heap_.top();
+      heap_.pop();
+      const uint64_t now = live(top.pair);
+      if (now == top.count) return top;
+      if (now > 0) heap_.push({now, top.pair});
+    }
+    return {0, {}};
+  }
+
+ private:
+  std::priority_queue<Candidate> heap_;
 };
 
 }  // namespace bpe

@@ -13,7 +13,6 @@
 // table; symbols are 32-bit indexes, so the distinct pieces may hold up to 4 GiB - 2 bytes.
 #include <algorithm>
 #include <boost/unordered/unordered_flat_map.hpp>
-#include <queue>
 
 #include "algorithms/core/error.h"
 #include "algorithms/core/trainer.h"
@@ -23,12 +22,6 @@ namespace {
 
 constexpr uint32_t kNone = UINT32_MAX;     // no neighbour (a piece boundary)
 constexpr TokenId kDead = UINT32_MAX;      // a symbol merged into its left neighbour
-
-struct Entry {
-  uint64_t count;
-  Pair pair;
-  bool operator<(const Entry& b) const { return BetterCandidate(b.count, b.pair, count, pair); }
-};
 
 struct PairData {
   uint64_t count = 0;
@@ -72,25 +65,15 @@ class Run {
         d.positions.push_back(i);
       }
     }
-    std::vector<Entry> initial;
+    std::vector<LazyPairHeap::Candidate> initial;
     initial.reserve(pairs_.size());
     for (const auto& [key, d] : pairs_) initial.push_back({d.count, PairFromKey(key)});
-    std::priority_queue<Entry> heap(std::less<Entry>(), std::move(initial));
+    LazyPairHeap heap(std::move(initial));
 
     // 3. The merge loop.
     std::vector<uint64_t> grown;  // pairs (all holding the new id) whose count grew in this merge, once each
     for (step_ = 1; !loop.Done(); ++step_) {
-      Entry best{0, {}};
-      while (!heap.empty()) {
-        const Entry top = heap.top();
-        heap.pop();
-        const uint64_t now = Live(PairKey(top.pair));
-        if (now == top.count) {
-          best = top;
-          break;
-        }
-        if (now > 0) heap.push({now, top.pair});
-      }
+      const auto best = heap.PopBest([&](Pair p) { return Live(PairKey(p)); });
       const TokenId z = loop.NextId();
       if (!loop.Accept(best.pair, best.count)) break;
 
@@ -121,7 +104,7 @@ class Run {
       pairs_.erase(PairKey(best.pair));
 
       for (const uint64_t key : grown) {
-        if (const uint64_t now = Live(key)) heap.push({now, PairFromKey(key)});
+        if (const uint64_t now = Live(key)) heap.Push(now, PairFromKey(key));
       }
       grown.clear();
     }

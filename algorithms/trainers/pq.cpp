@@ -10,19 +10,11 @@
 // Cost: O(symbols in affected words x log heap) per merge instead of a full recount.
 #include <algorithm>
 #include <boost/unordered/unordered_flat_map.hpp>
-#include <queue>
 
 #include "algorithms/core/trainer.h"
 
 namespace bpe {
 namespace {
-
-struct Entry {
-  uint64_t count;
-  Pair pair;
-  // Max-heap order: "a < b" when b is the better candidate.
-  bool operator<(const Entry& b) const { return BetterCandidate(b.count, b.pair, count, pair); }
-};
 
 class PqTrainer final : public Trainer {
  public:
@@ -51,10 +43,10 @@ class PqTrainer final : public Trainer {
         if (list.empty() || list.back() != w) list.push_back(w);
       }
     }
-    std::vector<Entry> initial;
+    std::vector<LazyPairHeap::Candidate> initial;
     initial.reserve(pair_count.size());
     for (const auto& [key, count] : pair_count) initial.push_back({count, PairFromKey(key)});
-    std::priority_queue<Entry> heap(std::less<Entry>(), std::move(initial));
+    LazyPairHeap heap(std::move(initial));
 
     // 3. The merge loop.
     std::vector<uint32_t> stamp(words.size(), UINT32_MAX);
@@ -64,17 +56,7 @@ class PqTrainer final : public Trainer {
       return it == pair_count.end() ? uint64_t{0} : it->second;
     };
     for (uint32_t step = 0; !loop.Done(); ++step) {
-      Entry best{0, {}};
-      while (!heap.empty()) {
-        const Entry top = heap.top();
-        heap.pop();
-        const uint64_t now = live(PairKey(top.pair));
-        if (now == top.count) {
-          best = top;
-          break;
-        }
-        if (now > 0) heap.push({now, top.pair});
-      }
+      const auto best = heap.PopBest([&](Pair p) { return live(PairKey(p)); });
       const TokenId z = loop.NextId();
       if (!loop.Accept(best.pair, best.count)) break;
 
@@ -122,7 +104,7 @@ class PqTrainer final : public Trainer {
       std::sort(grown.begin(), grown.end());
       grown.erase(std::unique(grown.begin(), grown.end()), grown.end());
       for (uint64_t key : grown) {
-        if (uint64_t now = live(key)) heap.push({now, PairFromKey(key)});
+        if (uint64_t now = live(key)) heap.Push(now, PairFromKey(key));
       }
       grown.clear();
     }
