@@ -66,7 +66,11 @@ options:
   --binary             accept input that is not valid UTF-8 or holds NUL bytes
   FILE                 text files, joined in order; - is standard input
 
-Progress goes to stderr when training takes longer than a second, then a final summary line.
+Input files (and standard input) are read in 16 MiB blocks and counted as they stream in, so
+memory holds the distinct pieces, not the text; a piece longer than a block (a line without
+newlines under `none`, say) is held whole. Progress goes to stderr when training takes longer than
+a second, then a final summary line with the time, input size, distinct pieces and peak RSS.
+Ctrl-C leaves no partial model file behind (nor a temporary one).
 )";
 
 constexpr const char* kEncodeHelp = R"(usage: bpebench encode --model MODEL [options] [FILE]
