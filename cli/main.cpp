@@ -106,20 +106,9 @@ bool WantsHelp(const std::vector<std::string>& args) {
 }
 
 // Text input must be UTF-8 without NUL bytes unless --binary: a binary file passed by mistake
-// should not silently become a tokenizer.
-void CheckText(std::string_view data, const std::string& source, bool binary) {
-  if (binary) return;
-  if (const void* nul = std::memchr(data.data(), 0, data.size())) {
-    Fail("{}: looks like a binary file (NUL byte at offset {}); use --binary to accept it", source,
-         static_cast<const char*>(nul) - data.data());
-  }
-  if (size_t bad = unicode::FirstInvalidUtf8(data); bad < data.size()) {
-    Fail("{}: invalid UTF-8 at byte offset {}; use --binary to accept it", source, bad);
-  }
-}
-
-// CheckText for a file that arrives in blocks: a UTF-8 sequence cut by a block boundary is held back
-// (at most 3 bytes) and checked with the next block; offsets count from the start of the file.
+// should not silently become a tokenizer. The file may arrive in blocks: a UTF-8 sequence cut by a
+// block boundary is held back (at most 3 bytes) and checked with the next block; offsets count from
+// the start of the file.
 class StreamCheck {
  public:
   StreamCheck(std::string source, bool binary) : source_(std::move(source)), binary_(binary) {}
@@ -168,7 +157,9 @@ std::string ReadInput(const std::vector<std::string>& files, bool binary) {
   std::string text;
   for (const auto& f : files) {
     std::string data = ReadFile(f);
-    CheckText(data, f == "-" ? "standard input" : f, binary);
+    StreamCheck check(f == "-" ? "standard input" : f, binary);
+    check.Add(data);
+    check.Finish();
     text += data;
   }
   return text;
