@@ -10,8 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <iostream>
-#include <iterator>
+#include <memory>
 
 #include "algorithms/core/error.h"
 
@@ -42,27 +41,21 @@ void InstallSignalCleanup() {
 
 void ReadFileInBlocks(const std::string& path, size_t block,
                       const std::function<void(std::string_view)>& fn) {
-  std::FILE* f = stdin;
-  const std::string name = path == "-" ? "standard input" : "'" + path + "'";
-  if (path != "-") {
+  const bool is_stdin = path == "-";
+  if (!is_stdin) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) Fail("'{}' is a directory, not a file", path);
-    f = std::fopen(path.c_str(), "rb");
-    if (!f) Fail("cannot open '{}': {}", path, std::strerror(errno));
   }
+  // Closes the file on every way out, fn's exceptions included; standard input stays open.
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(
+      is_stdin ? stdin : std::fopen(path.c_str(), "rb"), is_stdin ? [](std::FILE*) { return 0; } : std::fclose);
+  if (!file) Fail("cannot open '{}': {}", path, std::strerror(errno));
   std::string buffer(block, '\0');
-  bool failed = false;
-  try {
-    size_t got;
-    while ((got = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) fn({buffer.data(), got});
-    failed = std::ferror(f);
-  } catch (...) {
-    if (f != stdin) std::fclose(f);
-    throw;
+  size_t got;
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) fn({buffer.data(), got});
+  if (std::ferror(file.get())) {
+    Fail("cannot read {}: {}", is_stdin ? "standard input" : "'" + path + "'", std::strerror(errno));
   }
-  const int e = errno;
-  if (f != stdin) std::fclose(f);
-  if (failed) Fail("cannot read {}: {}", name, std::strerror(e));
 }
 
 std::string ReadFile(const std::string& path) {

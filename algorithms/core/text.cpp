@@ -69,27 +69,29 @@ WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int thread
 WordCounter::WordCounter(const PreTokenizer& pre, int threads)
     : pre_(pre), threads_(std::max(threads, 1)) {}
 
+// The last safe boundary in carry_ at or after `from` (>= 1), or 0 when there is none.
+size_t WordCounter::LastBoundary(size_t from) const {
+  size_t last = 0;
+  for (size_t p = pre_.SafeBoundary(carry_, from); p < carry_.size(); p = pre_.SafeBoundary(carry_, p + 1)) {
+    last = p;
+  }
+  return last;
+}
+
 void WordCounter::Add(std::string_view bytes) {
   carry_.append(bytes);
-  // The last safe boundary in carry_: look in the last 1 MiB first (text has many), else walk
-  // forward from where the previous search stopped, so a long run without one is scanned once.
+  // Look for the cut in the last 1 MiB first (text has boundaries every few bytes), and only when
+  // there is none walk from where the previous search stopped: a long run without one is scanned
+  // about once, not once per block.
   constexpr size_t kTail = 1 << 20;
-  size_t cut = 0;
-  const size_t tail = std::max(scanned_, carry_.size() > kTail ? carry_.size() - kTail : 1);
-  for (size_t p = pre_.SafeBoundary(carry_, tail); p < carry_.size(); p = pre_.SafeBoundary(carry_, p + 1)) {
-    cut = p;
+  const size_t from = std::max<size_t>(scanned_, 1);
+  size_t cut = carry_.size() > from + kTail ? LastBoundary(carry_.size() - kTail) : 0;
+  if (cut == 0) cut = LastBoundary(from);
+  if (cut > 0) {
+    CountPrefix(cut);
+    carry_.erase(0, cut);
   }
-  if (cut == 0 && tail > scanned_) {
-    for (size_t p = pre_.SafeBoundary(carry_, std::max<size_t>(scanned_, 1)); p < tail;
-         p = pre_.SafeBoundary(carry_, p + 1)) {
-      cut = p;
-    }
-  }
-  scanned_ = carry_.size();
-  if (cut == 0) return;
-  CountPrefix(cut);
-  carry_.erase(0, cut);
-  scanned_ = carry_.size();
+  scanned_ = carry_.size();  // the rest holds no boundary (its first byte is one, or is byte 0)
 }
 
 void WordCounter::CountPrefix(size_t end) {

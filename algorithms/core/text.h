@@ -38,10 +38,7 @@ class WordCounter {
   uint64_t bytes_seen() const { return offset_ + carry_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
+  size_t LastBoundary(size_t from) const;
   void CountPrefix(size_t end);
 
   const PreTokenizer& pre_;
@@ -49,7 +46,7 @@ class WordCounter {
   std::string carry_;    // text not counted yet
   size_t scanned_ = 0;   // carry_ has no safe boundary in [1, scanned_)
   uint64_t offset_ = 0;  // bytes counted before carry_
-  boost::unordered_flat_map<std::string, uint64_t, Hash, std::equal_to<>> table_;
+  boost::unordered_flat_map<std::string, uint64_t, StringHash, std::equal_to<>> table_;
 };
 
 // Encodes text: pre-tokenize, then encode each piece. With threads > 1 the text is split at safe

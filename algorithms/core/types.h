@@ -4,7 +4,9 @@
 
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bpe {
@@ -38,6 +40,12 @@ struct WordCount {
   bool operator==(const WordCount&) const = default;
 };
 using WordCounts = std::vector<WordCount>;
+
+// Hash for maps keyed by std::string that are looked up with std::string_view (no copy per lookup).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
 
 // THE tie rule, the only place it is written down: a candidate pair beats another when its count is
 // higher, or, on equal counts, when it is smaller as (left id, right id). Every trainer uses it.

@@ -22,11 +22,6 @@ namespace {
 constexpr size_t kMaxPieceBytes = 48;
 constexpr size_t kMaxEntries = 1 << 16;
 
-struct Hash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
-
 class CachedEncoder final : public Encoder {
  public:
   CachedEncoder(const Vocabulary& v, std::unique_ptr<Encoder> inner) : Encoder(v), inner_(std::move(inner)) {}
@@ -65,7 +60,7 @@ class CachedEncoder final : public Encoder {
     uint32_t offset, count;  // in ids_
   };
   std::unique_ptr<Encoder> inner_;
-  boost::unordered_flat_map<std::string, Span, Hash, std::equal_to<>> cache_;
+  boost::unordered_flat_map<std::string, Span, StringHash, std::equal_to<>> cache_;
   std::vector<TokenId> ids_;  // the cached pieces' ids, back to back
   uint64_t hits_ = 0, misses_ = 0;
 };
