@@ -11,6 +11,7 @@
 
 #include "algorithms/core/error.h"
 #include "algorithms/core/file_io.h"
+#include "algorithms/core/hf_json.h"
 #include "algorithms/core/model.h"
 #include "algorithms/core/registry.h"
 #include "algorithms/core/text.h"
@@ -37,6 +38,7 @@ commands:
   train     learn a merge list from text and write a model file
   encode    turn text into token ids with a model
   decode    turn token ids back into the original bytes
+  export    write a model in another tool's format (HuggingFace tokenizer.json)
   corpus    write a corpus's text (checked against its sha256) to standard output
 
 Every trainer produces the identical merge list and every encoder the identical ids (canonical
@@ -96,6 +98,19 @@ constexpr const char* kCorpusHelp = R"(usage: bpebench corpus NAME
 Writes the text of corpus NAME from corpora/manifest.tsv (its files joined, each checked against
 its sha256; packed ones unpacked once into the cache) to standard output, for tools and scripts
 that want the file itself (scripts/train-1gb builds its 1 GB input this way).
+)";
+
+constexpr const char* kExportHelp = R"(usage: bpebench export --model MODEL --format hf [--output FILE]
+
+Writes a model in another tool's format, to FILE (written to a temporary name, then renamed) or to
+standard output.
+
+  --format hf   HuggingFace tokenizers' tokenizer.json: byte-level BPE with GPT-2's byte-to-unicode
+                alphabet, the ByteLevel pre-tokenizer (GPT-2's pattern, no prefix space) and the
+                ByteLevel decoder. The ids are bpebench's own (bytes 0..255, merge k = 256 + k), so HF
+                encodes to the same ids as bpebench (checked by the harness and the tests with the npm
+                tokenizers package). Only gpt2 models can be exported, and not a model in which two
+                tokens have the same bytes (HF maps a token string to one id); both are errors.
 )";
 
 bool WantsHelp(const std::vector<std::string>& args) {
@@ -304,6 +319,20 @@ int Decode(const std::vector<std::string>& argv) {
   return 0;
 }
 
+int Export(const std::vector<std::string>& argv) {
+  Args args(argv, {"--model", "--format", "--output"}, {});
+  if (!args.positional().empty()) Fail("export takes no file arguments (see --help)");
+  const std::string format = args.Required("--format");
+  if (format != "hf") Fail("--format: unknown format '{}' (known: hf)", format);
+  const std::string json = ExportHfTokenizerJson(LoadModel(args.Required("--model")));
+  if (args.Has("--output")) {
+    WriteFileAtomically(args.Get("--output"), json);
+  } else if (std::fwrite(json.data(), 1, json.size(), stdout) != json.size() || std::fflush(stdout) != 0) {
+    Fail("cannot write to standard output");
+  }
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
@@ -325,6 +354,7 @@ int Run(int argc, char** argv) {
       {"train", kTrainHelp, Train},
       {"encode", kEncodeHelp, Encode},
       {"decode", kDecodeHelp, Decode},
+      {"export", kExportHelp, Export},
       {"corpus", kCorpusHelp, [](const std::vector<std::string>& a) {
          if (a.size() != 1) Fail("corpus takes one corpus name (see bpebench list)");
          const std::string text = LoadCorpusText(a[0]);
@@ -342,7 +372,7 @@ int Run(int argc, char** argv) {
     }
     return c.run(args);
   }
-  Fail("unknown command '{}' (commands: list, train, encode, decode, corpus; see --help)", command);
+  Fail("unknown command '{}' (commands: list, train, encode, decode, export, corpus; see --help)", command);
 }
 
 }  // namespace

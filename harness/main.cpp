@@ -32,8 +32,8 @@ the CPU, compiler, flags, commit, corpus hashes, skips and checks in its context
 
 options:
   --corpora A,B         corpora from corpora/manifest.tsv (default: gutenberg5)
-  --vocab-sizes A,B     vocabulary sizes (default: 1000,2000,5000,10000,20000,50000; sizes the
-                        corpus cannot reach are left out)
+  --vocab-sizes A,B     vocabulary sizes (default: 1000,2000,5000,10000,20000,30000,50000; sizes
+                        the corpus cannot reach are left out)
   --threads A,B         thread counts (default: 1,2,4,... up to the hardware threads)
   --pretokenizer P      pre-tokenizer for training and encoding (default: gpt2)
   --budget S            skip runs whose single-shot time is estimated above S seconds (default: 10)
@@ -41,6 +41,7 @@ options:
   --min-time S          minimum time per repetition (default: 0.2)
   --adversarial-max B   longest adversarial input in bytes (default: 1048576; 0 leaves them out,
                         and the piece-length benchmarks too)
+  --no-peers            leave out the peer libraries (sentencepiece, HF tokenizers, tiktoken)
   --quick               a small sweep for CI: vocab 1000,5000; 3 repetitions; min time 0.05 s;
                         budget 2 s; adversarial inputs up to 64 KiB; piece lengths 16..1024
   --out FILE            write the JSON results to FILE (written as FILE.partial, renamed when done)
@@ -193,6 +194,10 @@ int Main(int argc, char** argv) {
       quick = true;
       continue;
     }
+    if (a == "--no-peers") {
+      s.peers = false;
+      continue;
+    }
     std::string value;
     if (const size_t eq = a.find('='); eq != std::string::npos) {
       value = a.substr(eq + 1);
@@ -270,6 +275,7 @@ int Main(int argc, char** argv) {
   std::signal(SIGTERM, OnInterrupt);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   progress.Stop();
+  FinishSweep();
   benchmark::Shutdown();
   if (!out_path.empty() && std::rename((out_path + ".partial").c_str(), out_path.c_str()) != 0) {
     Fail("cannot rename {}.partial to {}", out_path, out_path);

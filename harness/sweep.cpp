@@ -1,4 +1,5 @@
 #include "harness/sweep.h"
+#include "harness/sweep_internal.h"
 
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
@@ -28,113 +29,6 @@ bool Interrupted() { return interrupted.load(std::memory_order_relaxed); }
 void RequestInterrupt() { interrupted.store(true, std::memory_order_relaxed); }
 
 namespace {
-
-struct CorpusData {
-  std::string name;
-  std::string text;
-  std::string_view train, held_out;
-  WordCounts counts;  // of `train`, with the sweep's pre-tokenizer
-};
-
-template <typename F>
-double TimeOnce(F&& f) {
-  const auto start = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-uint64_t Fnv1a(const void* data, size_t bytes) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
-template <typename T>
-uint64_t Checksum(const std::vector<T>& v) { return Fnv1a(v.data(), v.size() * sizeof(T)); }
-
-// One algorithm along one growing axis (vocab size or input length): stops it once the next
-// single run is estimated to exceed the budget, assuming time grows as (size ratio)^exponent.
-struct Budget {
-  double last_s = 0;
-  double last_size = 0;
-  std::string skip_reason;
-  std::string first_skipped;
-
-  bool Allows(double size, double exponent, double budget_s, const std::string& what) {
-    if (!skip_reason.empty()) {
-      if (what != first_skipped && skip_reason.find("; so are") == std::string::npos) {
-        skip_reason += "; so are all larger ones";
-      }
-      return false;
-    }
-    if (last_size > 0) {
-      const double estimate = last_s * std::pow(size / last_size, exponent);
-      if (estimate > budget_s) {
-        skip_reason = fmt::format("skipped: one run {} estimated at {:.1f} s, over the budget of {:g} s",
-                                  what, estimate, budget_s);
-        first_skipped = what;
-        return false;
-      }
-    }
-    return true;
-  }
-  void Record(double size, double seconds) { last_size = size, last_s = seconds; }
-};
-
-class Registrar {
- public:
-  Registrar(const Settings& s, Plan& plan, ProgressSink* progress)
-      : s_(s), plan_(plan), progress_(progress) {}
-
-  void Add(const std::string& name, double single_s, std::function<void(benchmark::State&)> fn) {
-    auto* b = benchmark::RegisterBenchmark(
-        name.c_str(), [fn, progress = progress_, index = plan_.runs.size()](benchmark::State& st) {
-          if (Interrupted()) {
-            st.SkipWithError("interrupted: not measured (the sweep was stopped by a signal)");
-            for (auto _ : st) {
-            }
-            return;
-          }
-          if (progress) progress->Running(index);
-          fn(st);
-        });
-    b->UseRealTime()->Unit(benchmark::kMillisecond)->DisplayAggregatesOnly(true);
-    int reps = s_.repetitions;
-    if (single_s > 1.0) {  // slow: one iteration per repetition, fewer repetitions
-      b->Iterations(1);
-      reps = std::min(reps, 3);
-    } else {
-      b->MinTime(s_.min_time_s);
-    }
-    b->Repetitions(reps);
-    // Google Benchmark probes iteration counts before each timed repetition: about 1.5x min time.
-    plan_.runs.push_back({name, reps * (std::max(single_s, s_.min_time_s) * 1.5 + single_s)});
-  }
-  void Skip(const std::string& name, const std::string& reason) {
-    plan_.skipped.push_back(name + ": " + reason);
-    AddFailed(name, reason);
-  }
-  void Mismatch(const std::string& name, const std::string& what) {
-    plan_.failures.push_back(name + ": " + what);
-    fmt::print(stderr, "MISMATCH {}: {}\n", name, what);
-    AddFailed(name, "MISMATCH: " + what);
-  }
-
- private:
-  // A benchmark that reports `message` as its error instead of a time, so the results list it.
-  void AddFailed(const std::string& name, const std::string& message) {
-    benchmark::RegisterBenchmark(name.c_str(), [message](benchmark::State& st) {
-      st.SkipWithError(message.c_str());
-      for (auto _ : st) {
-      }
-    })->Iterations(1)->Repetitions(1);
-    plan_.runs.push_back({name, 0});
-  }
-
-  const Settings& s_;
-  Plan& plan_;
-  ProgressSink* progress_;
-};
 
 std::shared_ptr<CorpusData> LoadCorpus(const Settings& s, const std::string& name, const PreTokenizer& pre) {
   auto c = std::make_shared<CorpusData>();
@@ -237,6 +131,42 @@ std::map<uint32_t, MergeList> TrainBenchmarks(const Settings& s, Registrar& reg,
     }
   }
   return agreed;
+}
+
+// End to end from text, as a user runs training (and as the peers train): word counting on T threads,
+// then the trainer, checked to give the agreed merge list. The reference trainer is left out.
+void TextTrainBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c,
+                         const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models) {
+  std::map<std::pair<std::string_view, int>, Budget> budgets;
+  for (const auto& [vocab, merges] : models) {
+    for (const auto& tr : Trainers()) {
+      if (tr.name == kReferenceTrainer) continue;
+      for (int t : s.threads) {
+        const std::string name = fmt::format("train_text/{}/{}/vocab:{}/threads:{}", tr.name, c->name, vocab, t);
+        Budget& budget = budgets[{tr.name, t}];
+        if (!budget.Allows(vocab, 1.0, s.budget_s, fmt::format("to vocab {}", vocab))) {
+          reg.Skip(name, budget.skip_reason);
+          continue;
+        }
+        fmt::print(stderr, "check {} ...\n", name);
+        TrainOptions options;
+        options.vocab_size = vocab;
+        options.threads = t;
+        TrainResult r;
+        const double secs = TimeOnce([&] { r = tr.make()->Train(CountWords(c->train, pre, t), options); });
+        budget.Record(vocab, secs);
+        if (r.merges != merges) {
+          reg.Mismatch(name, "merge list differs from the reference trainer's");
+          continue;
+        }
+        reg.Add(name, secs, [c, &pre, &tr, options, t, n = merges.size()](benchmark::State& st) {
+          for (auto _ : st) benchmark::DoNotOptimize(tr.make()->Train(CountWords(c->train, pre, t), options).merges.data());
+          st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->train.size()));
+          st.counters["merges"] = static_cast<double>(n);
+        });
+      }
+    }
+  }
 }
 
 void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c,
@@ -375,10 +305,10 @@ Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
   benchmark::AddCustomContext(
       "bpebench_settings",
       fmt::format("corpora={} vocab_sizes={} threads={} pretokenizer={} held_out_fraction={} budget_s={} "
-                  "min_time_s={} repetitions={} adversarial_bytes={}",
+                  "min_time_s={} repetitions={} adversarial_bytes={} peers={}",
                   fmt::join(s.corpora, ","), fmt::join(s.vocab_sizes, ","), fmt::join(s.threads, ","),
                   s.pretokenizer, s.held_out_fraction, s.budget_s, s.min_time_s, s.repetitions,
-                  fmt::join(s.adversarial_bytes, ",")));
+                  fmt::join(s.adversarial_bytes, ","), s.peers));
   std::vector<std::shared_ptr<CorpusData>> corpora;
   for (const auto& name : s.corpora) {
     fmt::print(stderr, "loading corpus {} ...\n", name);
@@ -387,7 +317,14 @@ Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
   for (const auto& c : corpora) CountBenchmarks(s, reg, c);
   std::vector<std::map<uint32_t, MergeList>> models;
   for (const auto& c : corpora) models.push_back(TrainBenchmarks(s, reg, plan, c));
+  for (size_t i = 0; i < corpora.size(); ++i) TextTrainBenchmarks(s, reg, corpora[i], pre, models[i]);
   for (size_t i = 0; i < corpora.size(); ++i) EncodeBenchmarks(s, reg, corpora[i], pre, models[i]);
+  if (s.peers) {
+    for (size_t i = 0; i < corpora.size(); ++i) PeerBenchmarks(s, reg, plan, corpora[i], pre, models[i]);
+    AddPeerContext();
+  } else {
+    benchmark::AddCustomContext("bpebench_peers", "left out (--no-peers)");
+  }
   if (!s.adversarial_bytes.empty() || !s.piece_bytes.empty()) AdversarialBenchmarks(s, reg, corpora.front());
 
   benchmark::AddCustomContext("bpebench_skipped", plan.skipped.empty() ? "none" : fmt::format("{}", fmt::join(plan.skipped, "; ")));
@@ -398,5 +335,7 @@ Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
                                   : fmt::format("MISMATCHES: {}", fmt::join(plan.failures, "; ")));
   return plan;
 }
+
+void FinishSweep() { FinishPeers(); }
 
 }  // namespace bpe::harness

@@ -13,7 +13,7 @@ namespace bpe::harness {
 
 struct Settings {
   std::vector<std::string> corpora = {"gutenberg5"};
-  std::vector<uint32_t> vocab_sizes = {1000, 2000, 5000, 10000, 20000, 50000};
+  std::vector<uint32_t> vocab_sizes = {1000, 2000, 5000, 10000, 20000, 30000, 50000};
   std::vector<int> threads;  // default: 1, 2, 4, ... up to the hardware threads
   std::string pretokenizer = "gpt2";
   double held_out_fraction = 0.1;  // the tail of each corpus, never seen by training
@@ -21,6 +21,7 @@ struct Settings {
   double min_time_s = 0.2;         // Google Benchmark's min time per repetition
   int repetitions = 9;             // compare's U test wants at least 9
   std::vector<size_t> adversarial_bytes = {1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20};
+  bool peers = true;               // sentencepiece, HF tokenizers, tiktoken beside our algorithms
   std::vector<size_t> piece_bytes = {8, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024, 2048};  // rank/heap crossover
 };
 
@@ -53,5 +54,7 @@ void RequestInterrupt();  // async-signal-safe
 // corpus hashes, skips and checks to the benchmark context. Progress goes to stderr.
 // `progress` (may be null) must outlive the benchmark run.
 Plan PrepareSweep(const Settings& settings, ProgressSink* progress);
+// After the benchmarks ran: stops the peers' runner processes and removes their temporary files.
+void FinishSweep();
 
 }  // namespace bpe::harness
