@@ -5,10 +5,13 @@ usage: scripts/plot.py RESULTS.json [--out DIR]
 
 Writes into DIR (default: the results file's folder), each as PNG and SVG:
   encode_throughput.*   encoder MB/s versus vocabulary size, one panel per thread count
-  train_time.*          training time versus vocabulary size, one line per trainer
+  train_time.*          training time versus vocabulary size, one line per trainer: from word counts,
+                        and end to end from text per thread count (where the peers are)
   thread_scaling.*      speedup over 1 thread versus threads, per algorithm, with the ideal line
   adversarial.*         encode time versus length of one long piece, log-log
 and results.csv, one row per measurement. Figures only read the results file.
+Peer libraries (sentencepiece, HF tokenizers, tiktoken) are dashed lines with hollow markers,
+labelled "(peer)".
 """
 import argparse
 import os
@@ -54,7 +57,17 @@ def skipped_note(rows, kind, axis):
 
 
 def line_style(algorithm):
-    return dict(color=results.colour(algorithm), marker="o", markersize=4, linewidth=1.6)
+    style = dict(color=results.colour(algorithm), marker="o", markersize=4, linewidth=1.6,
+                 label=results.display_name(algorithm))
+    if results.is_peer(algorithm):
+        style.update(linestyle="--", markerfacecolor="white", marker="s")
+    return style
+
+
+def algorithms_in(rows):
+    """Our algorithms first, then the peers, each group sorted."""
+    names = {m["algorithm"] for m in rows}
+    return sorted(n for n in names if not results.is_peer(n)) + sorted(n for n in names if results.is_peer(n))
 
 
 def encode_throughput(data, rows, med, out):
@@ -65,11 +78,11 @@ def encode_throughput(data, rows, med, out):
     threads = sorted({m["threads"] for m in rows})
     fig, axes = plt.subplots(1, len(threads), figsize=(4.2 * len(threads) + 1, 4), sharey=True, squeeze=False)
     for ax, t in zip(axes[0], threads):
-        for alg in sorted({m["algorithm"] for m in rows}):
+        for alg in algorithms_in(rows):
             pts = sorted((m["vocab"], m["bytes_per_second"] / 1e6) for m in rows
                          if m["algorithm"] == alg and m["threads"] == t and m["corpus"] == corpus)
             if pts:
-                ax.plot(*zip(*pts), label=alg, **line_style(alg))
+                ax.plot(*zip(*pts), **line_style(alg))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title("{} thread{}".format(t, "" if t == 1 else "s"))
@@ -81,20 +94,31 @@ def encode_throughput(data, rows, med, out):
 
 
 def train_time(data, rows, med, out):
-    rows = [m for m in med.values() if m["kind"] == "train"]
-    if not rows:
+    """Left: from word counts (our trainers; the trainer alone). Then one panel per thread count: end
+    to end from text (word counting + training), where the peers are, since they train from text."""
+    counts = [m for m in med.values() if m["kind"] == "train"]
+    text = [m for m in med.values() if m["kind"] == "train_text"]
+    if not counts and not text:
         return None
-    corpus = rows[0]["corpus"]
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for alg in sorted({m["algorithm"] for m in rows}):
-        pts = sorted((m["vocab"], m["seconds"]) for m in rows if m["algorithm"] == alg and m["corpus"] == corpus)
-        ax.plot(*zip(*pts), label=alg, **line_style(alg))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("vocabulary size (tokens)")
-    ax.set_ylabel("training time from word counts (s, median)")
-    ax.legend(title="trainer", fontsize=8)
-    title(fig, "Training", data, corpus, skipped_note(rows, "train", "vocab"))
+    corpus = (counts or text)[0]["corpus"]
+    threads = sorted({m["threads"] for m in text})
+    panels = ([("from word counts, 1 thread", counts)] if counts else []) + [
+        ("end to end from text, {} thread{}".format(t, "" if t == 1 else "s"),
+         [m for m in text if m["threads"] == t]) for t in threads]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels) + 1, 4.2), sharey=True, squeeze=False)
+    for ax, (name, panel) in zip(axes[0], panels):
+        for alg in algorithms_in(panel):
+            pts = sorted((m["vocab"], m["seconds"]) for m in panel if m["algorithm"] == alg and m["corpus"] == corpus)
+            if pts:
+                ax.plot(*zip(*pts), **line_style(alg))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("vocabulary size (tokens)")
+        ax.set_title(name)
+        ax.legend(title="trainer", fontsize=8)
+    axes[0][0].set_ylabel("training time (s, median)")
+    note = " ".join(n for n in (skipped_note(counts, "train", "vocab"), skipped_note(text, "train_text", "vocab")) if n)
+    title(fig, "Training", data, corpus, note)
     return save(fig, out, "train_time")
 
 
@@ -105,23 +129,27 @@ def thread_scaling(data, rows, med, out):
     for m in med.values():
         if m["kind"] == "encode" and m["vocab"] == vocab:
             series.setdefault(("encode " + m["algorithm"], m["algorithm"]), {})[m["threads"]] = m["seconds"]
+        elif m["kind"] == "train_text" and m["vocab"] == vocab:
+            series.setdefault(("train " + m["algorithm"], m["algorithm"]), {})[m["threads"]] = m["seconds"]
         elif m["kind"] == "count":
             series.setdefault(("count " + m["algorithm"], m["algorithm"]), {})[m["threads"]] = m["seconds"]
     series = {k: v for k, v in series.items() if 1 in v and len(v) > 1}
     if not series:
         return None
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(8, 4.2))
     top = max(max(v) for v in series.values())
     ax.plot([1, top], [1, top], color="grey", linestyle=":", label="ideal")
-    for (label, alg), pts in sorted(series.items()):
+    for (label, alg), pts in sorted(series.items(), key=lambda kv: (results.is_peer(kv[0][1]), kv[0][0])):
         xs = sorted(pts)
         style = line_style(alg)
-        style["linestyle"] = "--" if label.startswith("count") else "-"
-        ax.plot(xs, [pts[1] / pts[x] for x in xs], label=label, **style)
+        style["label"] = label + (" (peer)" if results.is_peer(alg) else "")
+        if not results.is_peer(alg):
+            style["linestyle"] = {"count": ":", "train": "-."}.get(label.split()[0], "-")
+        ax.plot(xs, [pts[1] / pts[x] for x in xs], **style)
     ax.set_xlabel("threads")
     ax.set_ylabel("speedup over 1 thread (median times)")
     ax.set_xticks(sorted({t for v in series.values() for t in v}))
-    ax.legend(fontsize=8, title="encode (vocab {}) / word counting".format(vocab))
+    ax.legend(fontsize=7, title="vocab {}".format(vocab), loc="upper left", bbox_to_anchor=(1.01, 1))
     corpus = encode[0]["corpus"] if encode else None
     title(fig, "Thread scaling", data, corpus)
     return save(fig, out, "thread_scaling")
@@ -138,7 +166,7 @@ def adversarial(data, rows, med, out):
             pts = sorted((m["bytes"], m["seconds"] * 1e3) for m in rows
                          if m["algorithm"] == alg and m["pattern"] == pattern)
             if pts:
-                ax.plot(*zip(*pts), label=alg, **line_style(alg))
+                ax.plot(*zip(*pts), **line_style(alg))
         xs = sorted({m["bytes"] for m in rows})
         if len(xs) > 1:  # slope guides through the smallest size's median time of all encoders
             y0 = min(m["seconds"] * 1e3 for m in rows if m["bytes"] == xs[0])
@@ -168,7 +196,7 @@ def piece_length(data, rows, med, out):
             continue
         pts = sorted((m["bytes"], m["seconds"] * 1e9 / m["bytes"]) for m in rows if m["algorithm"] == alg)
         if pts:
-            ax.plot(*zip(*pts), label=alg, **line_style(alg))
+            ax.plot(*zip(*pts), **line_style(alg))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("length of one piece of random letters (bytes)")

@@ -2,9 +2,13 @@
 
 Benchmark names look like
     count/<pretokenizer>/<corpus>/threads:<t>
-    train/<trainer>/<corpus>/vocab:<n>/threads:<t>
+    train/<trainer>/<corpus>/vocab:<n>/threads:<t>         from word counts
+    train_text/<trainer>/<corpus>/vocab:<n>/threads:<t>    end to end from text (peers train this way)
     encode/<encoder>/<corpus>/vocab:<n>/threads:<t>
     adversarial/<encoder>/<pattern>/bytes:<n>
+    piece/<encoder>/letters/bytes:<n>
+Peers (other libraries, measured in the same run) use the same names with their own algorithm name:
+sentencepiece, hf_tokenizers, tiktoken (see PEERS).
 followed by Google Benchmark's own suffixes (min_time:, iterations:, repeats:, real_time), which are
 dropped so that runs with different settings still line up.
 """
@@ -20,6 +24,19 @@ PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F
 FIXED = {"naive": "#0072B2", "pq": "#D55E00", "rank": "#009E73", "heap": "#CC79A7", "linked": "#E69F00",
          "backtrack": "#56B4E9", "hybrid": "#E69F00", "cached": "#882255",  # cached: Paul Tol's wine
          "gpt2": "#000000", "whitespace": "#777777", "none": "#BBBBBB"}
+
+
+# Peer libraries: drawn dashed with hollow markers, and labelled as peers.
+PEERS = ("sentencepiece", "hf_tokenizers", "tiktoken")
+FIXED.update({"sentencepiece": "#332288", "hf_tokenizers": "#117733", "tiktoken": "#AA4499"})  # Paul Tol
+
+
+def is_peer(name):
+    return name in PEERS
+
+
+def display_name(name):
+    return name + " (peer)" if is_peer(name) else name
 
 
 def colour(name):
@@ -69,7 +86,7 @@ def measurements(data):
             row["seconds"] = b["real_time"] * UNIT[b["time_unit"]]
             row["iterations"] = b["iterations"]
             for key in ("bytes_per_second", "tokens_per_second", "bytes_per_token", "merges",
-                        "merges_per_second", "distinct_pieces", "cache_hit_rate"):
+                        "merges_per_second", "distinct_pieces", "cache_hit_rate", "pieces"):
                 if key in b:
                     row[key] = b[key]
             row["label"] = b.get("label", "")
@@ -99,7 +116,7 @@ def medians(rows):
 
 COLUMNS = ["benchmark", "kind", "algorithm", "corpus", "pattern", "vocab", "threads", "bytes",
            "repetition", "iterations", "seconds", "bytes_per_second", "tokens_per_second",
-           "bytes_per_token", "merges", "merges_per_second", "distinct_pieces", "cache_hit_rate", "label",
+           "bytes_per_token", "merges", "merges_per_second", "distinct_pieces", "cache_hit_rate", "pieces", "label",
            "error"]
 
 

@@ -96,7 +96,8 @@ TEST(Cli, TrainReportsWhenTheVocabSizeIsNotReached) {
 }
 
 TEST(Cli, HelpAndList) {
-  for (const char* cmd : {"--help", "list --help", "train --help", "encode --help", "decode --help", "corpus --help"}) {
+  for (const char* cmd : {"--help", "list --help", "train --help", "encode --help", "decode --help", "export --help",
+                          "corpus --help"}) {
     const Result r = Cli(cmd);
     EXPECT_EQ(r.status, 0) << cmd;
     EXPECT_NE(r.out.find("usage"), std::string::npos) << cmd;
@@ -116,6 +117,26 @@ TEST(Cli, CorpusWritesTheCheckedText) {
   EXPECT_EQ(r.out, LoadCorpusText("tinyshakespeare"));
   EXPECT_NE(Cli("corpus atlantis").err.find("unknown corpus 'atlantis'"), std::string::npos);
   EXPECT_NE(Cli("corpus").err.find("corpus takes one corpus name"), std::string::npos);
+}
+
+TEST(Cli, ExportWritesTokenizerJsonAtomicallyOrSaysWhy) {
+  const std::string text = WriteTemp("export.txt", "the cat sat on the mat\n");
+  const std::string model = test::TempDir() + "/export.model";
+  ASSERT_EQ(Cli("train --vocab-size 270 --output " + model + " " + text).status, 0);
+  const Result to_stdout = Cli("export --format hf --model " + model);
+  ASSERT_EQ(to_stdout.status, 0) << to_stdout.err;
+  EXPECT_NE(to_stdout.out.find("\"type\": \"BPE\""), std::string::npos);
+  const std::string json = test::TempDir() + "/export.json";
+  ASSERT_EQ(Cli("export --format hf --model " + model + " --output " + json).status, 0);
+  EXPECT_EQ(ReadFile(json), to_stdout.out);
+
+  const std::string ws = test::TempDir() + "/ws.model";
+  ASSERT_EQ(Cli("train --vocab-size 270 --pretokenizer whitespace --output " + ws + " " + text).status, 0);
+  ExpectError("export --format hf --model " + ws, "needs a gpt2 model");
+  ExpectError("export --format sentencepiece --model " + model, "unknown format 'sentencepiece' (known: hf)");
+  ExpectError("export --model " + model, "--format is required");
+  ExpectError("export --format hf --model " + text, "not a bpebench model file");
+  ExpectError("export --format hf --model " + model + " --output " + test::TempDir() + "/no/dir/x.json", "cannot write");
 }
 
 TEST(Cli, BadInputIsOneClearLineAndANonZeroExit) {

@@ -22,7 +22,8 @@ class Interrupt(unittest.TestCase):
             out = os.path.join(tmp, "results.json")
             proc = subprocess.Popen(
                 [HARNESS, "--corpora", "tinyshakespeare", "--vocab-sizes", "300", "--threads", "1",
-                 "--repetitions", "5", "--min-time", "0.01", "--adversarial-max", "0", "--out", out],
+                 "--repetitions", "5", "--min-time", "0.01", "--adversarial-max", "0", "--no-peers",
+                 "--out", out],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
             deadline = time.time() + 300

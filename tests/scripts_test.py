@@ -23,7 +23,8 @@ def fake_results(times_ms, seed):
             benchmarks.append({
                 "name": name + "/min_time:0.200/repeats:9/real_time", "run_type": "iteration",
                 "repetition_index": rep, "iterations": 10, "time_unit": "ms",
-                "real_time": ms * rng.uniform(0.98, 1.02), "cpu_time": ms})
+                "real_time": ms * rng.uniform(0.98, 1.02), "cpu_time": ms,
+                "bytes_per_second": 1e6 / (ms / 1e3)})  # as if each run processed 1 MB
     return {"context": {"bpebench_git_commit": "0" * 40, "bpebench_cpu_model": "test CPU"},
             "benchmarks": benchmarks}
 
@@ -78,6 +79,16 @@ class Compare(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("REGRESSION", r.stdout)
 
+    def test_a_slower_peer_is_reported_but_not_judged(self):
+        times = dict(self.TIMES)
+        times["encode/hf_tokenizers/c/vocab:1000/threads:1"] = 100.0
+        slower = dict(times)
+        slower["encode/hf_tokenizers/c/vocab:1000/threads:1"] = 200.0  # 2x slower: not our code
+        r = self.run_compare(fake_results(times, 1), fake_results(slower, 2))
+        self.assertEqual(r.returncode, 0, r.stdout)
+        line = [l for l in r.stdout.splitlines() if "hf_tokenizers" in l][0]
+        self.assertIn("peer, not judged", line)
+
     def test_files_with_nothing_in_common_are_an_error(self):
         r = self.run_compare(fake_results({"a/x/c/vocab:1/threads:1": 1.0}, 1),
                              fake_results({"b/y/c/vocab:1/threads:1": 1.0}, 1))
@@ -85,7 +96,50 @@ class Compare(unittest.TestCase):
         self.assertIn("no benchmark in common", r.stderr)
 
 
+PEER_TIMES = {
+    "train_text/linked/c/vocab:10000/threads:1": 50.0, "train_text/linked/c/vocab:10000/threads:2": 40.0,
+    "train_text/sentencepiece/c/vocab:10000/threads:1": 2000.0,
+    "train_text/sentencepiece/c/vocab:10000/threads:2": 1500.0,
+    "encode/cached/c/vocab:10000/threads:1": 5.0, "encode/hf_tokenizers/c/vocab:10000/threads:1": 100.0,
+    "encode/tiktoken/c/vocab:50257/threads:1": 40.0, "encode/tiktoken/c/vocab:100277/threads:1": 60.0,
+}
+
+
+class Summary(unittest.TestCase):
+    def test_ratio_table_divides_each_peer_by_each_of_ours(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.json")
+            with open(path, "w") as f:
+                json.dump(fake_results(PEER_TIMES, 1), f)
+            r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "summary.py"), path],
+                               capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout
+        self.assertIn("Training from text on c, vocab 10000: ours vs each peer", out)
+        rows = {tuple(l.split()[:2]): l.split()[2:] for l in out.splitlines() if l.strip().startswith(("linked", "cached"))}
+        # 2000 / 50 = 40x on 1 thread, 1500 / 40 = 37.5x on 2 (fake repetitions vary by +-2%).
+        self.assertAlmostEqual(float(rows[("linked", "1")][0].rstrip("x")), 40, delta=2)
+        self.assertAlmostEqual(float(rows[("linked", "2")][0].rstrip("x")), 37.5, delta=2)
+        # Encoding: HF at the same vocab (20x); tiktoken at its nearest vocabulary, 50257 (8x).
+        self.assertEqual(rows[("cached", "1")][1:3], ["8.0x", "(at"], out)
+        self.assertAlmostEqual(float(rows[("cached", "1")][0].rstrip("x")), 20, delta=1)
+
+
 class Plot(unittest.TestCase):
+    def test_peers_are_drawn_dashed_and_labelled(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.json")
+            with open(path, "w") as f:
+                json.dump(fake_results(PEER_TIMES, 1), f)
+            r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "plot.py"), path],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(d, "train_time.svg")) as f:
+                svg = f.read()
+        self.assertIn("sentencepiece (peer)", svg)
+        self.assertIn("stroke-dasharray", svg)
+
+
     def test_baseline_gives_four_figures_and_a_csv(self):
         with tempfile.TemporaryDirectory() as d:
             r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "plot.py"), BASELINE, "--out", d],

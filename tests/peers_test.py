@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""The peers, for real: harness/peers/runner.mjs answers its protocol; a model trained by bpebench and
+exported with `bpebench export --format hf` encodes to bpebench's ids in HuggingFace tokenizers (npm),
+on every shared corpus and on strings that stress the pre-tokenizer; the harness measures the peers
+beside our algorithms, and without Node it still runs and says why the peers were skipped.
+
+Tests that need Node and the npm packages are skipped, with the reason, when they are missing
+(scripts/setup installs them).
+
+usage: peers_test.py PATH/TO/bpebench PATH/TO/bpebench_harness"""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HARNESS = sys.argv.pop(2) if len(sys.argv) > 2 else "build/dev/bpebench_harness"
+CLI = sys.argv.pop(1) if len(sys.argv) > 1 else "build/dev/bpebench"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNNER = os.path.join(ROOT, "harness", "peers", "runner.mjs")
+NODE = shutil.which("node")
+WHY_NOT = None
+if not NODE:
+    WHY_NOT = "node is not on PATH"
+elif not os.path.isdir(os.path.join(ROOT, "harness", "peers", "node_modules", "tokenizers")):
+    WHY_NOT = "harness/peers/node_modules is missing (scripts/setup runs npm ci there)"
+
+# Strings where regex engines and Unicode tables disagree, if they do: runs of spaces before words
+# and at the end, CRLF, contractions in every case, digits, punctuation runs, mixed scripts, marks.
+TRICKY = ("Hello  world   \r\n\r\n  x\n\n\n"
+          "I'm, you're, HE'S, she'Ll, WE'VE, they'D, it'S 'tis ''s '\n"
+          "1234567890 12,345.67 ٣٤٥ ¼ Ⅻ\n"
+          "!!!??? ... --- *** ((( ))) \"quoted\" 'single'\n"
+          "naïve café Ωmega Здравствуйте 你好世界 こんにちは 안녕하세요 مرحبا שלום\n"
+          "e\u0301 a\u0308 \u0915\u094d\u0937 🙂🙂 🇫🇷 \u200b\u00a0\u2003tab\there\n"
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+          + " " * 200 + "end\n" + "9" * 300 + "\n")
+
+
+class Runner:
+    """runner.mjs as the harness drives it: requests on stdin, replies on descriptor 3."""
+
+    def __init__(self, threads=1):
+        # The reply pipe becomes descriptor 3 in the child (kept open: pass_fds lists 3).
+        self.r, w = os.pipe()
+        env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+        self.proc = subprocess.Popen([NODE, RUNNER], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, pass_fds=(w, 3), env=env, text=True,
+                                     preexec_fn=lambda: os.dup2(w, 3))
+        os.close(w)
+        self.replies = os.fdopen(self.r)
+
+    def ask(self, *fields):
+        self.proc.stdin.write("\t".join(fields) + "\n")
+        self.proc.stdin.flush()
+        line = self.replies.readline().rstrip("\n")
+        status, *rest = line.split("\t")
+        return status, dict(f.split("=", 1) for f in rest if "=" in f), rest
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+        self.replies.close()
+
+
+def run(*args, **kw):
+    return subprocess.run(list(args), capture_output=True, **kw)
+
+
+@unittest.skipIf(WHY_NOT, WHY_NOT)
+class RunnerProtocol(unittest.TestCase):
+    def test_hello_names_the_versions_and_bad_requests_get_error_replies(self):
+        runner = Runner()
+        try:
+            status, fields, _ = runner.ask("hello")
+            self.assertEqual(status, "ok")
+            self.assertTrue(fields["node"].startswith("v"))
+            self.assertRegex(fields["tokenizers"], r"^\d+\.\d+")
+            self.assertRegex(fields["tiktoken"], r"^\d+\.\d+")
+            status, _, rest = runner.ask("frobnicate")
+            self.assertEqual((status, rest), ("error", ["unknown request 'frobnicate'"]))
+            status, _, rest = runner.ask("encode_tiktoken", "gpt2", "/nonexistent.txt", "", "0", "-")
+            self.assertEqual(status, "error")
+            self.assertIn("no such file", rest[0])
+            with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:  # still serving after errors
+                f.write("hello world")
+                f.flush()
+                status, fields, _ = runner.ask("encode_tiktoken", "gpt2", f.name, "", "0", "-")
+            self.assertEqual((status, fields["tokens"]), ("ok", "2"))  # "hello", " world" in gpt2
+        finally:
+            runner.close()
+
+
+@unittest.skipIf(WHY_NOT, WHY_NOT)
+class HfExport(unittest.TestCase):
+    """bpebench export --format hf: HF encodes to bpebench's ids, token for token."""
+
+    def check(self, runner, tmp, name, model, text):
+        path = os.path.join(tmp, name + ".txt")
+        with open(path, "wb") as f:
+            f.write(text)
+        ours = run(CLI, "encode", "--model", model, path)
+        self.assertEqual(ours.returncode, 0, ours.stderr)
+        ours = [int(x) for x in ours.stdout.split()]
+        ids = os.path.join(tmp, name + ".ids")
+        status, fields, rest = runner.ask("encode_hf", model + ".json", path, "", "0", ids)
+        self.assertEqual(status, "ok", rest)
+        with open(ids, "rb") as f:
+            data = f.read()
+        theirs = list(struct.unpack("<{}I".format(len(data) // 4), data))
+        first = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), None)
+        self.assertEqual(len(theirs), len(ours), "{}: token counts differ; first difference at {}".format(name, first))
+        self.assertIsNone(first, "{}: ids differ at token {}".format(name, first))
+        return len(ours)
+
+    def test_every_shared_corpus_and_tricky_text(self):
+        corpora = [l.split("\t")[1] for l in run(CLI, "list", text=True).stdout.splitlines()
+                   if l.startswith("corpus\t")]
+        self.assertGreater(len(corpora), 2)
+        runner = Runner()
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                for corpus in corpora:
+                    model = os.path.join(tmp, corpus + ".model")
+                    r = run(CLI, "train", "--vocab-size", "5000", "--corpus", corpus, "--output", model)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    r = run(CLI, "export", "--format", "hf", "--model", model, "--output", model + ".json")
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    text = run(CLI, "corpus", corpus).stdout[:2 << 20]
+                    while text and (text[-1] & 0xC0) == 0x80:  # whole code points only
+                        text = text[:-1]
+                    if text and text[-1] >= 0xC0:
+                        text = text[:-1]
+                    with self.subTest(corpus=corpus):
+                        self.assertGreater(self.check(runner, tmp, corpus, model, text), 1000)
+                    with self.subTest(corpus=corpus, text="tricky"):
+                        self.check(runner, tmp, corpus + "-tricky", model, TRICKY.encode())
+        finally:
+            runner.close()
+
+
+class HarnessPeers(unittest.TestCase):
+    ARGS = ["--corpora", "tinyshakespeare", "--vocab-sizes", "1000", "--threads", "1", "--repetitions", "1",
+            "--min-time", "0.01", "--adversarial-max", "0"]
+
+    def sweep(self, env=None):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "r.json")
+            r = run(HARNESS, *self.ARGS, "--out", out, text=True, env=env)
+            self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+            with open(out) as f:
+                return json.load(f)
+
+    @unittest.skipIf(WHY_NOT, WHY_NOT)
+    def test_peer_rows_are_measured_in_the_same_run(self):
+        data = self.sweep()
+        runs = {b["name"].split("/iterations")[0].split("/min_time")[0]: b for b in data["benchmarks"]
+                if b.get("run_type") != "aggregate"}
+        hf = runs["encode/hf_tokenizers/tinyshakespeare/vocab:1000/threads:1"]
+        self.assertFalse(hf.get("error_occurred"), hf)
+        self.assertIn("token-exact", hf["label"])
+        self.assertGreater(hf["bytes_per_second"], 0)
+        for vocab in (50257, 100277, 200019):
+            tk = runs["encode/tiktoken/tinyshakespeare/vocab:{}/threads:1".format(vocab)]
+            self.assertFalse(tk.get("error_occurred"), tk)
+            self.assertGreater(tk["bytes_per_token"], 1)
+        self.assertIn("tokenizers", data["context"]["bpebench_peers"])
+        self.assertIn("getIds()", data["context"]["bpebench_peers_boundary"])
+        sp = [k for k in runs if k.startswith("train_text/sentencepiece/")]
+        self.assertEqual(len(sp), 1, list(runs))
+        if "skipped: not built" not in data["context"]["bpebench_peers"]:
+            self.assertFalse(runs[sp[0]].get("error_occurred"), runs[sp[0]])
+            self.assertIn("encode/sentencepiece/tinyshakespeare/vocab:1000/threads:1", runs)
+        # Ours, end to end from text, beside them.
+        self.assertIn("train_text/linked/tinyshakespeare/vocab:1000/threads:1", runs)
+
+    def test_without_node_the_sweep_runs_and_says_why(self):
+        with tempfile.TemporaryDirectory() as bin_dir:
+            os.symlink(shutil.which("git"), os.path.join(bin_dir, "git"))  # git yes, node no
+            data = self.sweep(env=dict(os.environ, PATH=bin_dir))
+        self.assertIn("node is not on PATH", data["context"]["bpebench_peers"])
+        errors = {b["name"]: b.get("error_message", "") for b in data["benchmarks"] if b.get("error_occurred")}
+        hf = [m for n, m in errors.items() if n.startswith("encode/hf_tokenizers/")]
+        self.assertTrue(hf and "node is not on PATH" in hf[0], errors)
+        measured = [b for b in data["benchmarks"] if b["name"].startswith("encode/cached/") and not b.get("error_occurred")]
+        self.assertTrue(measured)
+
+
+if __name__ == "__main__":
+    unittest.main()
