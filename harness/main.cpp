@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "algorithms/core/error.h"
+#include "algorithms/core/registry.h"
 #include "harness/context.h"
 #include "harness/sweep.h"
 
@@ -29,6 +30,18 @@ constexpr const char* kHelp = R"(usage: bpebench_harness [options] [--benchmark_
 Sweeps every registered trainer and encoder over vocabulary sizes, thread counts and corpora, after
 checking each one's output against the reference algorithm. Results: Google Benchmark JSON with
 the CPU, compiler, flags, commit, corpus hashes, skips and checks in its context.
+
+Benchmarks: count/ (word counting), train/ (from word counts), train_text/ (end to end from text:
+counting on T threads, then training), encode/ (held-out text), adversarial/ and piece/ (one long
+piece). Peers, in the same run unless --no-peers, under the same names:
+  sentencepiece   train_text and encode, in-process (libsentencepiece-dev; skipped if the harness
+                  was built without it). Own normalization and tie rules: speed and bytes per token.
+  hf_tokenizers   train_text at vocab 30000 only (its Node binding has no size option), and encode
+                  with OUR model at each vocab, exported as tokenizer.json: checked id for id.
+  tiktoken        encode with its own gpt2, cl100k_base and o200k_base (vocab 50257, 100277,
+                  200019), 1 thread.
+HF and tiktoken run in Node (harness/peers/runner.mjs; scripts/setup runs npm ci there). A peer that
+is missing is listed as skipped, with the reason, and the sweep goes on.
 
 options:
   --corpora A,B         corpora from corpora/manifest.tsv (default: gutenberg5)
@@ -42,6 +55,9 @@ options:
   --adversarial-max B   longest adversarial input in bytes (default: 1048576; 0 leaves them out,
                         and the piece-length benchmarks too)
   --no-peers            leave out the peer libraries (sentencepiece, HF tokenizers, tiktoken)
+  --algorithms A,B      only these trainers, encoders and peers (default: all; `bpebench list`
+                        names ours). Without the reference (naive), outputs are checked against
+                        the first selected algorithm's
   --quick               a small sweep for CI: vocab 1000,5000; 3 repetitions; min time 0.05 s;
                         budget 2 s; adversarial inputs up to 64 KiB; piece lengths 16..1024
   --out FILE            write the JSON results to FILE (written as FILE.partial, renamed when done)
@@ -222,12 +238,19 @@ int Main(int argc, char** argv) {
     else if (a == "--vocab-sizes") s.vocab_sizes = ParseList<uint32_t>(a, value);
     else if (a == "--threads") s.threads = ParseList<int>(a, value);
     else if (a == "--pretokenizer") s.pretokenizer = value;
+    else if (a == "--algorithms") s.algorithms = ParseList<std::string>(a, value);
     else if (a == "--budget") s.budget_s = ParseDouble(a, value);
     else if (a == "--repetitions") s.repetitions = ParseList<int>(a, value).at(0);
     else if (a == "--min-time") s.min_time_s = ParseDouble(a, value);
     else if (a == "--adversarial-max") adversarial_max = static_cast<size_t>(ParseDouble(a, value));
     else if (a == "--out") out_path = value;
     else Fail("unknown option '{}' (see --help)", a);
+  }
+  for (const std::string& a : s.algorithms) {
+    bool known = a == "sentencepiece" || a == "hf_tokenizers" || a == "tiktoken";
+    for (const auto& t : Trainers()) known |= a == t.name;
+    for (const auto& e : Encoders()) known |= a == e.name;
+    if (!known) Fail("--algorithms: unknown algorithm '{}' (bpebench list names ours; peers: sentencepiece, hf_tokenizers, tiktoken)", a);
   }
   for (uint32_t v : s.vocab_sizes) {
     if (v < 256) Fail("--vocab-sizes: {} is below the 256-byte alphabet", v);

@@ -337,10 +337,11 @@ void TiktokenRows(const Settings& s, Registrar& reg, Plan& plan, const std::shar
 
 void PeerBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c, const PreTokenizer& pre,
                     const std::map<uint32_t, MergeList>& models) {
+  if (!s.Selected("sentencepiece") && !s.Selected("hf_tokenizers") && !s.Selected("tiktoken")) return;
   if (!session) session = std::make_unique<PeerSession>();
-  SentencePieceRows(s, reg, c, models);
-  HfRows(s, reg, plan, c, pre, models);
-  TiktokenRows(s, reg, plan, c, pre);
+  if (s.Selected("sentencepiece")) SentencePieceRows(s, reg, c, models);
+  if (s.Selected("hf_tokenizers")) HfRows(s, reg, plan, c, pre, models);
+  if (s.Selected("tiktoken")) TiktokenRows(s, reg, plan, c, pre);
 }
 
 void AddPeerContext() {

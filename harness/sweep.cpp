@@ -80,6 +80,7 @@ std::map<uint32_t, MergeList> TrainBenchmarks(const Settings& s, Registrar& reg,
   for (uint32_t vocab : s.vocab_sizes) {
     std::map<std::string_view, std::pair<double, TrainResult>> results;
     for (const auto& t : Trainers()) {
+      if (!s.Selected(t.name)) continue;
       const std::string name = fmt::format("train/{}/{}/vocab:{}/threads:1", t.name, c->name, vocab);
       Budget& budget = budgets[t.name];
       if (!budget.Allows(vocab - 256.0, 1.0, s.budget_s, fmt::format("to vocab {}", vocab))) {
@@ -140,7 +141,7 @@ void TextTrainBenchmarks(const Settings& s, Registrar& reg, const std::shared_pt
   std::map<std::pair<std::string_view, int>, Budget> budgets;
   for (const auto& [vocab, merges] : models) {
     for (const auto& tr : Trainers()) {
-      if (tr.name == kReferenceTrainer) continue;
+      if (tr.name == kReferenceTrainer || !s.Selected(tr.name)) continue;
       for (int t : s.threads) {
         const std::string name = fmt::format("train_text/{}/{}/vocab:{}/threads:{}", tr.name, c->name, vocab, t);
         Budget& budget = budgets[{tr.name, t}];
@@ -179,6 +180,7 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
     const auto expected_prefix = EncodeText(prefix, pre, reference, *vocab, 1);
     uint64_t agreed_sum = 0;
     for (const auto& e : Encoders()) {
+      if (!s.Selected(e.name)) continue;
       const std::string base = fmt::format("encode/{}/{}/vocab:{}", e.name, c->name, vocab_size);
       Budget& budget = budgets[e.name];
       if (!budget.Allows(vocab_size, 1.0, s.budget_s, fmt::format("with vocab {}", vocab_size))) {
@@ -265,6 +267,7 @@ void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_
       input->resize(bytes);
       uint64_t agreed_sum = 0;
       for (const auto& e : Encoders()) {
+        if (!s.Selected(e.name)) continue;
         const std::string name = fmt::format("{}/{}/{}/bytes:{}", p.kind, e.name, p.name, bytes);
         Budget& budget = budgets[e.name];
         if (!budget.Allows(bytes, 2.0, s.budget_s, fmt::format("on {} bytes", bytes))) {
@@ -305,10 +308,11 @@ Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
   benchmark::AddCustomContext(
       "bpebench_settings",
       fmt::format("corpora={} vocab_sizes={} threads={} pretokenizer={} held_out_fraction={} budget_s={} "
-                  "min_time_s={} repetitions={} adversarial_bytes={} peers={}",
+                  "min_time_s={} repetitions={} adversarial_bytes={} peers={} algorithms={}",
                   fmt::join(s.corpora, ","), fmt::join(s.vocab_sizes, ","), fmt::join(s.threads, ","),
                   s.pretokenizer, s.held_out_fraction, s.budget_s, s.min_time_s, s.repetitions,
-                  fmt::join(s.adversarial_bytes, ","), s.peers));
+                  fmt::join(s.adversarial_bytes, ","), s.peers,
+                  s.algorithms.empty() ? "all" : fmt::format("{}", fmt::join(s.algorithms, ","))));
   std::vector<std::shared_ptr<CorpusData>> corpora;
   for (const auto& name : s.corpora) {
     fmt::print(stderr, "loading corpus {} ...\n", name);

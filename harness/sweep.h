@@ -5,8 +5,10 @@
 // so results say what was left out and why.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bpe::harness {
@@ -22,6 +24,10 @@ struct Settings {
   int repetitions = 9;             // compare's U test wants at least 9
   std::vector<size_t> adversarial_bytes = {1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20};
   bool peers = true;               // sentencepiece, HF tokenizers, tiktoken beside our algorithms
+  std::vector<std::string> algorithms;  // only these trainers, encoders and peers; empty: all
+  bool Selected(std::string_view name) const {
+    return algorithms.empty() || std::find(algorithms.begin(), algorithms.end(), name) != algorithms.end();
+  }
   std::vector<size_t> piece_bytes = {8, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024, 2048};  // rank/heap crossover
 };
 
