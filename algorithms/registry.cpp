@@ -24,6 +24,8 @@ std::unique_ptr<Encoder> MakeCachedEncoder(const Vocabulary&);
 const PreTokenizer& WhitespacePreTokenizer();
 const PreTokenizer& Gpt2PreTokenizer();
 const PreTokenizer& NonePreTokenizer();
+const PreTokenizer& Cl100kPreTokenizer();
+const PreTokenizer& O200kPreTokenizer();
 
 namespace {
 
@@ -54,6 +56,10 @@ constexpr PreTokenizerInfo kPreTokenizers[] = {
      Gpt2PreTokenizer},
     {"none", "each line with its newline is one piece (long pieces: encoders' worst case)",
      NonePreTokenizer},
+    {"cl100k", "tiktoken cl100k_base's regex (case-insensitive contractions, digits in threes), as a scanner",
+     Cl100kPreTokenizer},
+    {"o200k", "tiktoken o200k_base's regex (letter case runs, marks, digits in threes), as a scanner",
+     O200kPreTokenizer},
 };
 
 // tiktoken refuses duplicate encoding names; so do we, once, on first use.

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstring>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include "algorithms/core/error.h"
 #include "algorithms/core/file_io.h"
 #include "algorithms/core/hf_json.h"
+#include "algorithms/core/tiktoken.h"
 #include "algorithms/core/model.h"
 #include "algorithms/core/registry.h"
 #include "algorithms/core/text.h"
@@ -49,7 +51,7 @@ The benchmark sweep is a separate program: scripts/bench (see README.md).
 constexpr const char* kListHelp = R"(usage: bpebench list
 
 Prints one tab-separated line per registered item: KIND NAME DESCRIPTION,
-where KIND is trainer, encoder, pretokenizer or corpus.
+where KIND is trainer, encoder, pretokenizer, corpus or vocabulary (tiktoken's, for --model).
 )";
 
 constexpr const char* kTrainHelp = R"(usage: bpebench train --vocab-size N --output MODEL [options] (FILE... | --corpus NAME)
@@ -81,16 +83,22 @@ Writes the token ids of FILE (or standard input; - also means standard input) as
 one space apart, on one line.
 
 options:
-  --model MODEL        model file written by bpebench train
+  --model MODEL        model file written by bpebench train, or a tiktoken vocabulary: gpt2,
+                       r50k_base, cl100k_base, o200k_base (from the npm tiktoken package that
+                       scripts/setup installs), a tiktoken JSON rank file, or a .tiktoken file;
+                       ids are then tiktoken's and match tiktoken's encode_ordinary
+  --pretokenizer P     the pattern of a .tiktoken file (gpt2, cl100k, o200k), when its file name
+                       does not say
   --algorithm NAME     encoder (default: cached, the fastest; see bpebench list); all give identical ids
   --threads T          encode in T chunks split at piece boundaries, 1..256 (default: 1)
   --binary             accept input that is not valid UTF-8 or holds NUL bytes
 )";
 
-constexpr const char* kDecodeHelp = R"(usage: bpebench decode --model MODEL [FILE]
+constexpr const char* kDecodeHelp = R"(usage: bpebench decode --model MODEL [--pretokenizer P] [FILE]
 
 Reads token ids (decimal, separated by whitespace) from FILE or standard input and writes the bytes
-they stand for. An id that is not in the model is an error, and then nothing is written.
+they stand for. An id that is not in the model is an error, and then nothing is written. MODEL is
+what encode --model accepts (tiktoken vocabularies included; their special tokens do not decode).
 )";
 
 constexpr const char* kCorpusHelp = R"(usage: bpebench corpus NAME
@@ -196,6 +204,11 @@ int List() {
   } catch (const Error& e) {
     fmt::print(stderr, "bpebench: warning: no corpora listed: {}\n", e.what());
   }
+  for (const char* v : {"gpt2", "r50k_base", "cl100k_base", "o200k_base"}) {
+    const std::string file = TiktokenDir() + "/" + (std::string_view(v) == "r50k_base" ? "gpt2" : v) + ".json";
+    fmt::print("vocabulary\t{}\ttiktoken's ranks, for encode/decode --model {} ({})\n", v, v,
+               std::filesystem::exists(file) ? file : "missing: scripts/setup installs the npm tiktoken package");
+  }
   return 0;
 }
 
@@ -268,8 +281,8 @@ std::string OneInput(const Args& args) {
 }
 
 int Encode(const std::vector<std::string>& argv) {
-  Args args(argv, {"--model", "--algorithm", "--threads"}, {"--binary"});
-  const Model model = LoadModel(args.Required("--model"));
+  Args args(argv, {"--model", "--algorithm", "--threads", "--pretokenizer"}, {"--binary"});
+  const Model model = LoadAnyModel(args.Required("--model"), args.Get("--pretokenizer"));
   const EncoderInfo& encoder = FindEncoder(args.Get("--algorithm", "cached"));
   const int threads = static_cast<int>(args.Uint("--threads", 1, 1, kMaxThreads));
   const std::string text = ReadInput({OneInput(args)}, args.Has("--binary"));
@@ -279,7 +292,7 @@ int Encode(const std::vector<std::string>& argv) {
   out.reserve(ids.size() * 6 + 1);
   for (size_t i = 0; i < ids.size(); ++i) {
     if (i) out += ' ';
-    fmt::format_to(std::back_inserter(out), "{}", ids[i]);
+    fmt::format_to(std::back_inserter(out), "{}", model.ExternalId(ids[i]));
   }
   out += '\n';
   if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
@@ -289,8 +302,9 @@ int Encode(const std::vector<std::string>& argv) {
 }
 
 int Decode(const std::vector<std::string>& argv) {
-  Args args(argv, {"--model"}, {});
-  const Model model = LoadModel(args.Required("--model"));
+  Args args(argv, {"--model", "--pretokenizer"}, {});
+  const Model model = LoadAnyModel(args.Required("--model"), args.Get("--pretokenizer"));
+  const std::vector<TokenId> internal = model.InternalIds();
   const std::string input = ReadFile(OneInput(args));
   std::vector<TokenId> ids;
   for (size_t i = 0; i < input.size();) {
@@ -308,7 +322,11 @@ int Decode(const std::vector<std::string>& argv) {
            input.substr(i, std::min<size_t>(20, input.find_first_of(" \t\n\r", i) - i)), i);
     }
     if (v > UINT32_MAX) Fail("decode input: the number at byte {} is too large for a token id", i);
-    ids.push_back(static_cast<TokenId>(v));
+    if (v >= internal.size() || internal[v] == Model::kNoToken) {
+      Fail("decode input: token id {} (at byte {}) is not in the model{}", v, i,
+           model.external_ids.empty() ? "" : " (special tokens are not decoded)");
+    }
+    ids.push_back(internal[v]);
     i = j;
   }
   std::string out;

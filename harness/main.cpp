@@ -19,6 +19,7 @@
 
 #include "algorithms/core/error.h"
 #include "algorithms/core/registry.h"
+#include "algorithms/core/tiktoken.h"
 #include "harness/context.h"
 #include "harness/sweep.h"
 
@@ -38,8 +39,10 @@ piece). Peers, in the same run unless --no-peers, under the same names:
                   was built without it). Own normalization and tie rules: speed and bytes per token.
   hf_tokenizers   train_text at vocab 30000 only (its Node binding has no size option), and encode
                   with OUR model at each vocab, exported as tokenizer.json: checked id for id.
-  tiktoken        encode with its own gpt2, cl100k_base and o200k_base (vocab 50257, 100277,
-                  200019), 1 thread.
+  tiktoken        encode with its own gpt2, cl100k_base and o200k_base (vocab 50256, 100256,
+                  199998: the tokens encode_ordinary gives), 1 thread.
+Our encoders also run with those three vocabularies (rank files from the npm tiktoken package,
+merges derived from the ranks), each with its own pattern, checked id for id against tiktoken.
 HF and tiktoken run in Node (harness/peers/runner.mjs; scripts/setup runs npm ci there). A peer that
 is missing is listed as skipped, with the reason, and the sweep goes on.
 
@@ -55,6 +58,8 @@ options:
   --adversarial-max B   longest adversarial input in bytes (default: 1048576; 0 leaves them out,
                         and the piece-length benchmarks too)
   --no-peers            leave out the peer libraries (sentencepiece, HF tokenizers, tiktoken)
+  --production-vocabs L tiktoken vocabularies our encoders also run with, checked token for token
+                        against tiktoken (default: gpt2,cl100k_base,o200k_base; "none" for none)
   --algorithms A,B      only these trainers, encoders and peers (default: all; `bpebench list`
                         names ours). Without the reference (naive), outputs are checked against
                         the first selected algorithm's
@@ -239,6 +244,12 @@ int Main(int argc, char** argv) {
     else if (a == "--threads") s.threads = ParseList<int>(a, value);
     else if (a == "--pretokenizer") s.pretokenizer = value;
     else if (a == "--algorithms") s.algorithms = ParseList<std::string>(a, value);
+    else if (a == "--production-vocabs") {
+      s.production_vocabs = value == "none" ? std::vector<std::string>{} : ParseList<std::string>(a, value);
+      for (const auto& v : s.production_vocabs) {
+        if (!IsTiktokenName(v)) Fail("--production-vocabs: unknown vocabulary '{}' (gpt2, cl100k_base, o200k_base)", v);
+      }
+    }
     else if (a == "--budget") s.budget_s = ParseDouble(a, value);
     else if (a == "--repetitions") s.repetitions = ParseList<int>(a, value).at(0);
     else if (a == "--min-time") s.min_time_s = ParseDouble(a, value);

@@ -43,12 +43,18 @@ namespace {
 // on gutenberg5 (3 MB), 0.77 MB/s as one string against 2.5 MB/s in 4 KiB documents.
 constexpr size_t kPeerDocumentBytes = 4096;
 
-// tiktoken's vocabularies: their sizes (ranks plus special tokens) are the vocab axis value.
+// tiktoken's vocabularies: the vocab axis value is the number of tokens encode_ordinary can give
+// (ranks; the special tokens are left out), the size of the same vocabulary in our own rows.
 struct TiktokenVocab {
   const char* name;
   uint32_t size;
+  const char* pretokenizer;  // its pattern, for cutting documents at safe boundaries
 };
-constexpr TiktokenVocab kTiktokenVocabs[] = {{"gpt2", 50257}, {"cl100k_base", 100277}, {"o200k_base", 200019}};
+constexpr TiktokenVocab kTiktokenVocabs[] = {
+    {"gpt2", 50256, "gpt2"}, {"cl100k_base", 100256, "cl100k"}, {"o200k_base", 199998, "o200k"}};
+
+// tiktoken's ids for each (corpus, vocabulary)'s held-out text, from the check runs.
+std::map<std::pair<std::string, std::string>, std::vector<TokenId>> tiktoken_ids;
 
 constexpr uint32_t kHfTrainVocab = 30000;  // the Node binding's BpeTrainer default, the only size it trains
 
@@ -309,18 +315,20 @@ void HfRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr
   }
 }
 
-void TiktokenRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c, const PreTokenizer& pre) {
+void TiktokenRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c) {
   if (!session->tiktoken_unavailable_.empty()) {
     reg.Skip(fmt::format("encode/tiktoken/{}/threads:1", c->name), session->tiktoken_unavailable_);
     return;
   }
   const std::string input = session->WriteFile(c->name + "-held-out.txt", c->held_out);
-  const std::string offsets = DocumentOffsets(c->held_out, pre);
   for (const TiktokenVocab& tv : kTiktokenVocabs) {
     const std::string name = fmt::format("encode/tiktoken/{}/vocab:{}/threads:1", c->name, tv.size);
+    const std::string offsets = DocumentOffsets(c->held_out, FindPreTokenizer(tv.pretokenizer).get());
     fmt::print(stderr, "check {} ...\n", name);
     try {
-      const auto r = session->Runner(1).Request({"encode_tiktoken", tv.name, input, offsets, "0", "-"});
+      const std::string ids_file = session->Path("tiktoken-ids.bin");
+      const auto r = session->Runner(1).Request({"encode_tiktoken", tv.name, input, offsets, "0", ids_file});
+      tiktoken_ids[{c->name, tv.name}] = ReadIds(ids_file);
       AddNodeBenchmark(reg, name, std::stod(r.at("seconds")), 1,
                        {"encode_tiktoken", tv.name, input, offsets, fmt::format("{}", s.min_time_s), "-"},
                        static_cast<int64_t>(c->held_out.size()), std::stoull(r.at("tokens")),
@@ -341,7 +349,12 @@ void PeerBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const std::sh
   if (!session) session = std::make_unique<PeerSession>();
   if (s.Selected("sentencepiece")) SentencePieceRows(s, reg, c, models);
   if (s.Selected("hf_tokenizers")) HfRows(s, reg, plan, c, pre, models);
-  if (s.Selected("tiktoken")) TiktokenRows(s, reg, plan, c, pre);
+  if (s.Selected("tiktoken")) TiktokenRows(s, reg, plan, c);
+}
+
+const std::vector<TokenId>* TiktokenIds(const std::string& corpus, const std::string& vocabulary) {
+  auto it = tiktoken_ids.find({corpus, vocabulary});
+  return it == tiktoken_ids.end() ? nullptr : &it->second;
 }
 
 void AddPeerContext() {

@@ -14,7 +14,9 @@
 #include <map>
 #include <memory>
 
+#include "algorithms/core/model.h"
 #include "algorithms/core/registry.h"
+#include "algorithms/core/tiktoken.h"
 #include "algorithms/core/text.h"
 #include "algorithms/core/vocabulary.h"
 #include "corpora/corpus.h"
@@ -218,6 +220,72 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
   }
 }
 
+// tiktoken's vocabularies (gpt2, cl100k_base, o200k_base), loaded from the npm package's rank files
+// with merges derived from the ranks (algorithms/core/tiktoken.h): our encoders at production sizes,
+// each vocabulary with its own pattern, on the same held-out text. Checked before timing: every
+// encoder gives the same ids, naive agrees on a prefix, and, when tiktoken ran (peer_sweep.cpp), the
+// ids are tiktoken's own, token for token.
+void ProductionBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c) {
+  for (const std::string& name : s.production_vocabs) {
+    std::shared_ptr<const Model> model;
+    try {
+      model = std::make_shared<const Model>(LoadTiktoken(name));
+    } catch (const std::exception& e) {
+      for (int t : s.threads) reg.Skip(fmt::format("encode/{}/{}/threads:{}", name, c->name, t), e.what());
+      continue;
+    }
+    const PreTokenizer& pre = FindPreTokenizer(model->pretokenizer).get();
+    auto vocab = std::make_shared<const Vocabulary>(model->merges);
+    const std::string_view prefix = c->held_out.substr(0, pre.SafeBoundary(c->held_out, 2048));
+    const auto expected_prefix = EncodeText(prefix, pre, FindEncoder(kReferenceEncoder), *vocab, 1);
+    const std::vector<TokenId>* theirs = s.peers ? TiktokenIds(c->name, name) : nullptr;
+    if (!theirs) plan.notes.push_back(fmt::format("{} on {}: not checked against tiktoken (it did not run)", name, c->name));
+    uint64_t agreed_sum = 0;
+    for (const auto& e : Encoders()) {
+      if (!s.Selected(e.name) || e.name == kReferenceEncoder) continue;  // naive: the prefix check only
+      const std::string base = fmt::format("encode/{}/{}/vocab:{}", e.name, c->name, vocab->size());
+      fmt::print(stderr, "check {} ({}) ...\n", base, name);
+      std::vector<TokenId> ids;
+      auto encoder = e.make(*vocab);
+      const double secs = TimeOnce([&] { EncodeChunk(c->held_out, pre, *encoder, ids); });
+      const auto stats = encoder->Counters();
+      const uint64_t sum = Checksum(ids);
+      if (agreed_sum == 0) agreed_sum = sum;
+      std::string problem;
+      if (sum != agreed_sum || ids.size() < expected_prefix.size() ||
+          !std::equal(expected_prefix.begin(), expected_prefix.end(), ids.begin())) {
+        problem = "ids differ from the reference encoder's";
+      } else if (theirs) {
+        std::vector<TokenId> external(ids.size());
+        for (size_t i = 0; i < ids.size(); ++i) external[i] = model->ExternalId(ids[i]);
+        if (external != *theirs) {
+          const size_t at = std::mismatch(external.begin(), external.end(), theirs->begin(), theirs->end()).first -
+                            external.begin();
+          problem = fmt::format("ids differ from tiktoken's at token {} of {}", at, theirs->size());
+        }
+      }
+      for (int t : s.threads) {
+        const std::string bench = fmt::format("{}/threads:{}", base, t);
+        if (!problem.empty()) {
+          reg.Mismatch(bench, problem);
+          continue;
+        }
+        const std::string label = fmt::format("ids_fnv1a={:016x}; vocabulary={}{}", sum, name,
+                                              theirs ? "; token-exact with tiktoken (checked)" : "");
+        reg.Add(bench, secs / t, [c, &pre, &e, vocab, model, t, tokens = ids.size(), stats, label](benchmark::State& st) {
+          for (auto _ : st) benchmark::DoNotOptimize(EncodeText(c->held_out, pre, e, *vocab, t).data());
+          st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->held_out.size()));
+          st.counters["tokens_per_second"] =
+              benchmark::Counter(static_cast<double>(tokens * st.iterations()), benchmark::Counter::kIsRate);
+          st.counters["bytes_per_token"] = static_cast<double>(c->held_out.size()) / tokens;
+          for (const auto& [key, value] : stats) st.counters[key] = value;
+          st.SetLabel(label);
+        });
+      }
+    }
+  }
+}
+
 // One long piece of a repeated byte or short pattern, encoded as a single piece: the input that
 // makes quadratic encoders visible. The model learns long runs of both patterns.
 void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c) {
@@ -308,11 +376,12 @@ Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
   benchmark::AddCustomContext(
       "bpebench_settings",
       fmt::format("corpora={} vocab_sizes={} threads={} pretokenizer={} held_out_fraction={} budget_s={} "
-                  "min_time_s={} repetitions={} adversarial_bytes={} peers={} algorithms={}",
+                  "min_time_s={} repetitions={} adversarial_bytes={} peers={} algorithms={} production_vocabs={}",
                   fmt::join(s.corpora, ","), fmt::join(s.vocab_sizes, ","), fmt::join(s.threads, ","),
                   s.pretokenizer, s.held_out_fraction, s.budget_s, s.min_time_s, s.repetitions,
                   fmt::join(s.adversarial_bytes, ","), s.peers,
-                  s.algorithms.empty() ? "all" : fmt::format("{}", fmt::join(s.algorithms, ","))));
+                  s.algorithms.empty() ? "all" : fmt::format("{}", fmt::join(s.algorithms, ",")),
+                  fmt::join(s.production_vocabs, ",")));
   std::vector<std::shared_ptr<CorpusData>> corpora;
   for (const auto& name : s.corpora) {
     fmt::print(stderr, "loading corpus {} ...\n", name);
@@ -329,6 +398,7 @@ Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
   } else {
     benchmark::AddCustomContext("bpebench_peers", "left out (--no-peers)");
   }
+  for (const auto& c : corpora) ProductionBenchmarks(s, reg, plan, c);
   if (!s.adversarial_bytes.empty() || !s.piece_bytes.empty()) AdversarialBenchmarks(s, reg, corpora.front());
 
   benchmark::AddCustomContext("bpebench_skipped", plan.skipped.empty() ? "none" : fmt::format("{}", fmt::join(plan.skipped, "; ")));

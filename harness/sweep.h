@@ -25,6 +25,8 @@ struct Settings {
   std::vector<size_t> adversarial_bytes = {1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20};
   bool peers = true;               // sentencepiece, HF tokenizers, tiktoken beside our algorithms
   std::vector<std::string> algorithms;  // only these trainers, encoders and peers; empty: all
+  // tiktoken's vocabularies our encoders also run with (production sizes: 50k, 100k, 200k)
+  std::vector<std::string> production_vocabs = {"gpt2", "cl100k_base", "o200k_base"};
   bool Selected(std::string_view name) const {
     return algorithms.empty() || std::find(algorithms.begin(), algorithms.end(), name) != algorithms.end();
   }

@@ -148,6 +148,9 @@ class Registrar {
 void PeerBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c,
                     const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models);
 void AddPeerContext();
+// tiktoken's own ids (its ids, ranks) for a corpus's held-out text with one of its vocabularies, from
+// the peer check runs; null when tiktoken was not run.
+const std::vector<TokenId>* TiktokenIds(const std::string& corpus, const std::string& vocabulary);
 void FinishPeers();
 
 }  // namespace bpe::harness

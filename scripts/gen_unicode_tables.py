@@ -4,6 +4,9 @@
 Classes: letter (\\p{L}), number (\\p{N}), whitespace (the Unicode White_Space property, which is what
 \\s means in Rust's regex crate and so in tiktoken). Generated from Python's unicodedata; the Unicode
 version is written into the file. Run it again only to move to another Unicode version.
+
+A second, finer table gives the general categories o200k's pattern names (Lu, Ll, Lt, Lm, Lo, M)
+besides N and White_Space, for the cl100k and o200k pre-tokenizers.
 """
 import sys
 import unicodedata
@@ -25,6 +28,31 @@ def cls(cp):
     if cat.startswith("N"):
         return NUMBER
     return OTHER
+
+
+CAT_NAMES = ["kCatOther", "kCatLu", "kCatLl", "kCatLt", "kCatLm", "kCatLo", "kCatMark", "kCatNumber", "kCatSpace"]
+
+
+def category(cp):
+    c = cls(cp)
+    if c == SPACE:
+        return 8
+    if c == NUMBER:
+        return 7
+    cat = unicodedata.category(chr(cp))
+    return {"Lu": 1, "Ll": 2, "Lt": 3, "Lm": 4, "Lo": 5, "Mn": 6, "Mc": 6, "Me": 6}.get(cat, 0)
+
+
+def ranges(fn):
+    runs = []  # (lo, hi, value) for code points >= 0x80 whose value is not 0
+    start, cur = 0x80, fn(0x80)
+    for cp in range(0x81, 0x110001):
+        c = fn(cp) if cp <= 0x10FFFF else -1
+        if c != cur:
+            if cur != 0:
+                runs.append((start, cp - 1, cur))
+            start, cur = cp, c
+    return runs
 
 
 def main(out):
@@ -49,6 +77,15 @@ def main(out):
         f.write("inline constexpr ClassRange kClassRanges[%d] = {\n" % len(runs))
         for lo, hi, c in runs:
             f.write("  {0x%X, 0x%X, %s},\n" % (lo, hi, NAMES[c]))
+        f.write("};\n")
+        cats = ranges(category)
+        f.write("inline constexpr Category kAsciiCategory[128] = {\n")
+        for i in range(0, 128, 16):
+            f.write("  " + ", ".join(CAT_NAMES[category(cp)] for cp in range(i, i + 16)) + ",\n")
+        f.write("};\n")
+        f.write("inline constexpr CategoryRange kCategoryRanges[%d] = {\n" % len(cats))
+        for lo, hi, c in cats:
+            f.write("  {0x%X, 0x%X, %s},\n" % (lo, hi, CAT_NAMES[c]))
         f.write("};\n")
         f.write("// clang-format on\n")
     print("wrote %s: %d ranges, Unicode %s" % (out, len(runs), unicodedata.unidata_version))

@@ -79,17 +79,28 @@ def encode_throughput(data, rows, med, out):
     fig, axes = plt.subplots(1, len(threads), figsize=(4.2 * len(threads) + 1, 4), sharey=True, squeeze=False)
     for ax, t in zip(axes[0], threads):
         for alg in algorithms_in(rows):
-            pts = sorted((m["vocab"], m["bytes_per_second"] / 1e6) for m in rows
-                         if m["algorithm"] == alg and m["threads"] == t and m["corpus"] == corpus)
-            if pts:
-                ax.plot(*zip(*pts), **line_style(alg))
+            mine = [m for m in rows if m["algorithm"] == alg and m["threads"] == t and m["corpus"] == corpus]
+            # Models trained here, then (for ours) tiktoken's vocabularies, a separate dash-dot segment.
+            trained = sorted((m["vocab"], m["bytes_per_second"] / 1e6) for m in mine if "vocabulary" not in m)
+            production = sorted((m["vocab"], m["bytes_per_second"] / 1e6) for m in mine if "vocabulary" in m)
+            style = line_style(alg)
+            if trained:
+                ax.plot(*zip(*trained), **style)
+                style["label"] = None
+            if production:
+                style.update(linestyle="-.", marker="D")
+                ax.plot(*zip(*production), **style)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title("{} thread{}".format(t, "" if t == 1 else "s"))
         ax.set_xlabel("vocabulary size (tokens)")
     axes[0][0].set_ylabel("encode throughput (MB/s, median)")
     axes[0][-1].legend(title="encoder", fontsize=8)
-    title(fig, "Encoding held-out text", data, corpus, skipped_note(rows, "encode", "vocab"))
+    note = skipped_note(rows, "encode", "vocab")
+    if any("vocabulary" in m for m in rows):
+        note = ("diamonds, dash-dot: tiktoken's gpt2, cl100k_base, o200k_base vocabularies (50256, 100256, "
+                "199998 tokens); dashed: peers. " + note).strip()
+    title(fig, "Encoding held-out text", data, corpus, note)
     return save(fig, out, "encode_throughput")
 
 

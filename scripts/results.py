@@ -90,6 +90,9 @@ def measurements(data):
                 if key in b:
                     row[key] = b[key]
             row["label"] = b.get("label", "")
+            for part in row["label"].split("; "):
+                if part.startswith("vocabulary="):  # tiktoken's gpt2, cl100k_base, o200k_base
+                    row["vocabulary"] = part.split("=", 1)[1]
         rows.append(row)
     return rows
 
@@ -116,7 +119,8 @@ def medians(rows):
 
 COLUMNS = ["benchmark", "kind", "algorithm", "corpus", "pattern", "vocab", "threads", "bytes",
            "repetition", "iterations", "seconds", "bytes_per_second", "tokens_per_second",
-           "bytes_per_token", "merges", "merges_per_second", "distinct_pieces", "cache_hit_rate", "pieces", "label",
+           "bytes_per_token", "merges", "merges_per_second", "distinct_pieces", "cache_hit_rate", "pieces", "vocabulary",
+           "label",
            "error"]
 
 

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "algorithms/core/file_io.h"
+#include "algorithms/core/tiktoken.h"
 #include "corpora/corpus.h"
 #include "tests/test_util.h"
 
@@ -137,6 +138,30 @@ TEST(Cli, ExportWritesTokenizerJsonAtomicallyOrSaysWhy) {
   ExpectError("export --model " + model, "--format is required");
   ExpectError("export --format hf --model " + text, "not a bpebench model file");
   ExpectError("export --format hf --model " + model + " --output " + test::TempDir() + "/no/dir/x.json", "cannot write");
+}
+
+TEST(Cli, TiktokenVocabulariesGiveTiktokensIds) {
+  if (!std::filesystem::exists(TiktokenDir() + "/cl100k_base.json")) {
+    GTEST_SKIP() << "no tiktoken rank files in " << TiktokenDir() << " (scripts/setup installs them)";
+  }
+  const std::string text = WriteTemp("hello.txt", "Hello world");
+  // Well-known ids: tiktoken.get_encoding(name).encode_ordinary("Hello world").
+  const std::pair<const char*, const char*> expected[] = {
+      {"gpt2", "15496 995\n"}, {"r50k_base", "15496 995\n"}, {"cl100k_base", "9906 1917\n"}, {"o200k_base", "13225 2375\n"}};
+  for (const auto& [name, ids] : expected) {
+    for (const auto& e : Encoders()) {
+      const Result r = Cli(std::string("encode --model ") + name + " --algorithm " + std::string(e.name) + " " + text);
+      ASSERT_EQ(r.status, 0) << r.err;
+      EXPECT_EQ(r.out, ids) << name << " " << e.name;
+    }
+    const Result back = Cli(std::string("decode --model ") + name + " " + WriteTemp("hello.ids", ids));
+    EXPECT_EQ(back.out, "Hello world") << back.err;
+  }
+  ExpectError("decode --model cl100k_base " + WriteTemp("special.ids", "100257\n"), "special tokens are not decoded");
+  ExpectError("encode --model p50k_base " + text, "p50k_base");
+  ExpectError("encode --model " + WriteTemp("x.tiktoken", "YQ== 0\n") + " " + text, "give --pretokenizer");
+  ExpectError("encode --model " + WriteTemp("y.tiktoken", "YQ== 0\n") + " --pretokenizer cl100k " + text, "has no token");
+  EXPECT_NE(Cli("list").out.find("vocabulary\tcl100k_base\t"), std::string::npos);
 }
 
 TEST(Cli, BadInputIsOneClearLineAndANonZeroExit) {

@@ -3,6 +3,8 @@
 // real library (npm tokenizers) by tests/peers_test.py.
 #include <gtest/gtest.h>
 
+#include <fmt/core.h>
+
 #include <set>
 
 #include "algorithms/core/error.h"
@@ -61,6 +63,61 @@ TEST(HfJson, ModelsHfCannotHoldAreErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("needs a gpt2 model"), std::string::npos) << e.what();
   }
+}
+
+TEST(HfJson, ImportReadsBackWhatExportWrote) {
+  const Model m{"gpt2", test::TrainModel(test::Count(test::CorpusSlice("gutenberg5", 200'000), "gpt2"), 2000)};
+  const Model back = ParseHfTokenizerJson(ExportHfTokenizerJson(m), "t.json");
+  EXPECT_EQ(back.merges, m.merges);
+  ASSERT_EQ(back.external_ids.size(), 2000u);
+  for (TokenId i = 0; i < 2000; ++i) ASSERT_EQ(back.external_ids[i], i);
+}
+
+TEST(HfJson, ImportTakesHfIdsAndPairArrays) {
+  // A GPT-2-style file: its own id order, merges as [left, right] arrays.
+  std::string vocab;
+  for (int b = 0; b < 256; ++b) {
+    std::string name = ByteLevelChar(static_cast<unsigned char>(b));
+    if (name == "\"" || name == "\\") name = "\\" + name;
+    vocab += fmt::format("\"{}\": {}, ", name, 255 - b);
+  }
+  const std::string json = "{\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": true}, "
+                           "\"model\": {\"type\": \"BPE\", \"vocab\": {" + vocab + "\"ab\": 300, \"abc\": 256}, "
+                           "\"merges\": [[\"a\", \"b\"], \"ab c\"]}}";
+  const Model m = ParseHfTokenizerJson(json, "t.json");
+  EXPECT_EQ(m.merges, (MergeList{{'a', 'b'}, {256, 'c'}}));
+  EXPECT_EQ(m.ExternalId('a'), 255u - 'a');
+  EXPECT_EQ(m.ExternalId(256), 300u);
+  EXPECT_EQ(m.ExternalId(257), 256u);
+}
+
+TEST(HfJson, ImportRefusesWhatItWouldGetWrong) {
+  const std::string good = ExportHfTokenizerJson(Model{"gpt2", {{'a', 'b'}, {256, 'c'}}});
+  auto error_of = [](const std::string& json) {
+    try {
+      ParseHfTokenizerJson(json, "t.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto replace = [&](std::string_view from, std::string_view to) {
+    std::string s = good;
+    const size_t at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return s.replace(at, from.size(), to);
+  };
+  EXPECT_NE(error_of(replace("\"type\": \"BPE\"", "\"type\": \"WordPiece\"")).find("model.type is not BPE"), std::string::npos);
+  EXPECT_NE(error_of(replace("\"normalizer\": null", "\"normalizer\": {\"type\": \"NFC\"}")).find("normalizer"), std::string::npos);
+  EXPECT_NE(error_of(replace("\"use_regex\": true}", "\"use_regex\": false}")).find("ByteLevel with use_regex"), std::string::npos);
+  EXPECT_NE(error_of(replace("\"byte_fallback\": false", "\"byte_fallback\": true")).find("byte_fallback"), std::string::npos);
+  EXPECT_NE(error_of(replace("\"dropout\": null", "\"dropout\": 0.1")).find("dropout"), std::string::npos);
+  EXPECT_NE(error_of(replace("\"a\": 97,", "")).find("byte 0x61 ('a') is not in the vocabulary"), std::string::npos);
+  EXPECT_NE(error_of(replace("\"ab c\"", "\"ab x\"")).find("result 'abx' is not in the vocabulary"), std::string::npos);
+  EXPECT_NE(error_of(replace("\"ab c\"", "\"abc c\"")).find("uses a token no earlier merge made"), std::string::npos);
+  EXPECT_NE(error_of(replace("\"ab c\"", "\"abc\"")).find("is not \"left right\""), std::string::npos);
+  EXPECT_NE(error_of(good.substr(0, good.size() / 2)).find("not a tokenizer.json"), std::string::npos);
+  EXPECT_NE(error_of(replace("\"ab c\"", "\"ab c\", \"a bc\"")).find("uses a token"), std::string::npos);
 }
 
 }  // namespace

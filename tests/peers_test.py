@@ -142,6 +142,53 @@ class HfExport(unittest.TestCase):
             runner.close()
 
 
+@unittest.skipIf(WHY_NOT, WHY_NOT)
+@unittest.skipIf(os.environ.get("BPEBENCH_SKIP_TIKTOKEN_EXACT"),
+                 "BPEBENCH_SKIP_TIKTOKEN_EXACT is set: scripts/test runs it against the release build")
+class TiktokenExact(unittest.TestCase):
+    """bpebench encode --model <tiktoken vocabulary> gives tiktoken's own ids (encode_ordinary, npm
+    tiktoken run by Node) on every shared corpus, whole, with every encoder but naive; naive (the
+    definition, O(merges x length)) on the first 20 KB of each corpus."""
+
+    def test_every_vocabulary_every_corpus_every_encoder(self):
+        corpora = [l.split("\t")[1] for l in run(CLI, "list", text=True).stdout.splitlines()
+                   if l.startswith("corpus\t")]
+        encoders = [l.split("\t")[1] for l in run(CLI, "list", text=True).stdout.splitlines()
+                    if l.startswith("encoder\t")]
+        runner = Runner()
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                for corpus in corpora:
+                    path = os.path.join(tmp, corpus + ".txt")
+                    with open(path, "wb") as f:
+                        f.write(run(CLI, "corpus", corpus).stdout)
+                    small = os.path.join(tmp, corpus + "-small.txt")
+                    with open(path, "rb") as f, open(small, "wb") as g:
+                        g.write(f.read(20000).decode("utf-8", "ignore").encode())
+                    for vocab in ("gpt2", "cl100k_base", "o200k_base"):
+                        for name, text in ((path, corpus), (small, corpus + " (first 20 KB)")):
+                            ids = os.path.join(tmp, "tiktoken.ids")
+                            status, fields, rest = runner.ask("encode_tiktoken", vocab, name, "", "0", ids)
+                            self.assertEqual(status, "ok", rest)
+                            with open(ids, "rb") as f:
+                                data = f.read()
+                            want = " ".join(map(str, struct.unpack("<{}I".format(len(data) // 4), data))) + "\n"
+                            for enc in encoders:
+                                if (enc == "naive") != (name == small):
+                                    continue
+                                got = run(CLI, "encode", "--model", vocab, "--algorithm", enc, "--threads", "2", name,
+                                          text=True)
+                                with self.subTest(vocabulary=vocab, corpus=text, encoder=enc):
+                                    self.assertEqual(got.returncode, 0, got.stderr)
+                                    if got.stdout != want:
+                                        a, b = got.stdout.split(), want.split()
+                                        first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                                        self.fail("{} tokens, tiktoken {}; first difference at token {}: {} vs {}".format(
+                                            len(a), len(b), first, a[first:first + 5], b[first:first + 5]))
+        finally:
+            runner.close()
+
+
 class HarnessPeers(unittest.TestCase):
     ARGS = ["--corpora", "tinyshakespeare", "--vocab-sizes", "1000", "--threads", "1", "--repetitions", "1",
             "--min-time", "0.01", "--adversarial-max", "0"]

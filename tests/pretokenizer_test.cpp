@@ -21,17 +21,51 @@ std::vector<std::string> Pieces(const std::string& pre, std::string_view text) {
 constexpr const char* kWhiteSpace =
     "\\t-\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
 
-std::string Gpt2Pattern() {
-  const std::string s = std::string("[") + kWhiteSpace + "]";
-  const std::string not_s = std::string("[^") + kWhiteSpace + "]";
-  return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" + std::string(kWhiteSpace) +
-         "\\p{L}\\p{N}]+|" + s + "+(?!" + not_s + ")|" + s + "+";
+// Spells out \s as kWhiteSpace in a pattern: \s -> [ws], \S -> [^ws], and \s inside a class.
+std::string SpellOutSpace(std::string_view pattern) {
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      const char c = pattern[i + 1];
+      if (c == 's') {
+        out += in_class ? std::string(kWhiteSpace) : std::string("[") + kWhiteSpace + "]";
+      } else if (c == 'S') {
+        out += std::string("[^") + kWhiteSpace + "]";
+      } else {
+        out += pattern.substr(i, 2);
+      }
+      ++i;
+      continue;
+    }
+    if (pattern[i] == '[') in_class = true;
+    if (pattern[i] == ']') in_class = false;
+    out += pattern[i];
+  }
+  return out;
 }
 
-std::vector<std::string> PcrePieces(std::string_view text) {
+// The patterns as tiktoken's rank files give them (pat_str), \s spelled out for PCRE2.
+std::string PatternFor(std::string_view pre) {
+  if (pre == "gpt2") return SpellOutSpace(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)");
+  if (pre == "cl100k") {
+    return SpellOutSpace(
+        R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)");
+  }
+  if (pre == "o200k") {
+    return SpellOutSpace(
+        R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|)"
+        R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|)"
+        R"(\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)");
+  }
+  ADD_FAILURE() << "no pattern for " << pre;
+  return "";
+}
+
+std::vector<std::string> PcrePieces(std::string_view text, std::string_view pre = "gpt2") {
   int err = 0;
   PCRE2_SIZE offset = 0;
-  const std::string pattern = Gpt2Pattern();
+  const std::string pattern = PatternFor(pre);
   pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), PCRE2_ZERO_TERMINATED,
                                  PCRE2_UTF | PCRE2_UCP, &err, &offset, nullptr);
   EXPECT_NE(re, nullptr) << "pattern does not compile at " << offset;
@@ -106,6 +140,60 @@ TEST(Gpt2PreTokenizer, AgreesWithPcre2OnTrickyText) {
   for (int i = 0; i < 300; ++i) {  // random mixes of classes that interact
     const std::string t = test::RandomText(rng, rng() % 40, "a1 '\n\t.sx");
     ExpectSamePieces(Pieces("gpt2", t), PcrePieces(t));
+  }
+}
+
+// The tiktoken patterns: known splits, then PCRE2 running the pattern itself.
+TEST(TiktokenPreTokenizers, KnownSplits) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Pieces("cl100k", "Hello world"), (V{"Hello", " world"}));
+  EXPECT_EQ(Pieces("cl100k", "IT'S we'LL"), (V{"IT", "'S", " we", "'LL"}));  // case-insensitive
+  EXPECT_EQ(Pieces("cl100k", "12345 x"), (V{"123", "45", " x"}));          // digits in threes
+  EXPECT_EQ(Pieces("cl100k", "a  \n\n  b"), (V{"a", "  \n\n", " ", " b"}));  // \s*[\r\n]+ first
+  EXPECT_EQ(Pieces("cl100k", "x!!\n\ny"), (V{"x", "!!\n\n", "y"}));        // newlines join punctuation
+  EXPECT_EQ(Pieces("cl100k", "(hello"), (V{"(hello"}));                   // one non-letter prefix
+  EXPECT_EQ(Pieces("o200k", "HelloWorld ABCdef"), (V{"Hello", "World", " ABCdef"}));
+  EXPECT_EQ(Pieces("o200k", "IT'S it's"), (V{"IT'S", " it's"}));
+  EXPECT_EQ(Pieces("o200k", "a/b//\n"), (V{"a", "/b", "//\n"}));
+  EXPECT_EQ(Pieces("o200k", "\xE6\x97\xA5" "A "), (V{"\xE6\x97\xA5", "A", " "}));  // 日 then A: U+L gives back
+  EXPECT_EQ(Pieces("cl100k", "'\xC5\xBF"), (V{"'\xC5\xBF"}));  // 'ſ: (?i) folds U+017F to s
+}
+
+TEST(TiktokenPreTokenizers, AgreeWithPcre2OnEveryCorpus) {
+  for (const char* pre : {"cl100k", "o200k"}) {
+    for (const auto& name : test::SmallCorpusNames()) {
+      SCOPED_TRACE(std::string(pre) + " on " + name);
+      const std::string text = test::CorpusSlice(name, SIZE_MAX);
+      ExpectSamePieces(Pieces(pre, text), PcrePieces(text, pre));
+    }
+  }
+}
+
+TEST(TiktokenPreTokenizers, AgreeWithPcre2OnTrickyText) {
+  const std::vector<std::string> texts = {
+      "  leading spaces", "trailing \t \n", "\r\n\r\n", "'s's''s 's 'S 'Re 'LL 'ſ", "1,234.56 vs ١٢٣ and Ⅻ",
+      "tabs\t\tand\u00a0nbsp\u2003em", "mixed Ελληνικά и русский 漢字 ひらがな ǅemal ʰmod",
+      "emoji 😀😀 and ZWJ 👩‍👩‍👧", "a\u0085b \u0085 c", "e\u0301 \u0301x A\u0301B \u0915\u094d\u0937",
+      "http://a.b/c//d\n/\n", "x//\r\n", "CamelCaseWORDSAndMore", std::string(3000, ' ') + "x" + std::string(2000, '\n'),
+      "",
+  };
+  for (const char* pre : {"cl100k", "o200k"}) {
+    for (const auto& t : texts) {
+      SCOPED_TRACE(std::string(pre) + ": " + t.substr(0, 30));
+      ExpectSamePieces(Pieces(pre, t), PcrePieces(t, pre));
+    }
+    // Random mixes of code points from the classes that interact: lower, upper, title case (ǅ),
+    // modifier (ʰ), other letter (日), marks (U+0301), digits, spaces, CR/LF, slash, apostrophe, s/S/ſ.
+    const std::vector<std::string> units = {"a", "A", "1", " ", "'", "\n", "\r", "\t", ".", "s", "S", "/", "L",
+                                            "\xC3\xA9", "\xCC\x81", "\xE6\x97\xA5", "\xCA\xB0", "\xC7\x85",
+                                            "\xC5\xBF", "\xE3\x80\x80", "\xD9\xA3"};
+    std::mt19937_64 rng(3);
+    for (int i = 0; i < 5000; ++i) {
+      std::string t;
+      for (size_t k = rng() % 40; k > 0; --k) t += units[rng() % units.size()];
+      SCOPED_TRACE(std::string(pre) + ": " + t);
+      ExpectSamePieces(Pieces(pre, t), PcrePieces(t, pre));
+    }
   }
 }
 

@@ -101,7 +101,8 @@ PEER_TIMES = {
     "train_text/sentencepiece/c/vocab:10000/threads:1": 2000.0,
     "train_text/sentencepiece/c/vocab:10000/threads:2": 1500.0,
     "encode/cached/c/vocab:10000/threads:1": 5.0, "encode/hf_tokenizers/c/vocab:10000/threads:1": 100.0,
-    "encode/tiktoken/c/vocab:50257/threads:1": 40.0, "encode/tiktoken/c/vocab:100277/threads:1": 60.0,
+    "encode/tiktoken/c/vocab:50256/threads:1": 40.0, "encode/tiktoken/c/vocab:100256/threads:1": 60.0,
+    "encode/cached/c/vocab:100256/threads:1": 6.0,
 }
 
 
@@ -114,9 +115,13 @@ class Summary(unittest.TestCase):
             r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "summary.py"), path],
                                capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
-        out = r.stdout
+        out, production = r.stdout.split("Encoding on c, vocab 100256")
         self.assertIn("Training from text on c, vocab 10000: ours vs each peer", out)
         rows = {tuple(l.split()[:2]): l.split()[2:] for l in out.splitlines() if l.strip().startswith(("linked", "cached"))}
+        # With tiktoken's own vocabulary, ours and tiktoken at the same vocab: 60 / 6 = 10x.
+        line = [l.split() for l in production.splitlines() if l.strip().startswith("cached")][0]
+        self.assertEqual(line[:2], ["cached", "1"])
+        self.assertAlmostEqual(float(line[-1].rstrip("x")), 10, delta=0.5)
         # 2000 / 50 = 40x on 1 thread, 1500 / 40 = 37.5x on 2 (fake repetitions vary by +-2%).
         self.assertAlmostEqual(float(rows[("linked", "1")][0].rstrip("x")), 40, delta=2)
         self.assertAlmostEqual(float(rows[("linked", "2")][0].rstrip("x")), 37.5, delta=2)

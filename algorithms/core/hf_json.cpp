@@ -5,6 +5,7 @@
 #include <array>
 
 #include "algorithms/core/error.h"
+#include "algorithms/core/json.h"
 #include "algorithms/core/vocabulary.h"
 #include "algorithms/core/types.h"
 
@@ -105,6 +106,89 @@ std::string ExportHfTokenizerJson(const Model& model) {
   }
   out += "\n    ]\n  }\n}\n";
   return out;
+}
+
+Model ParseHfTokenizerJson(std::string_view bytes, std::string_view source) {
+  const Json doc = ParseJson(bytes, source, "not a tokenizer.json");
+  auto bad = [&](std::string_view what) { Fail("{}: cannot read this tokenizer.json as byte-level BPE: {}", source, what); };
+  const Json* model = doc.Find("model");
+  if (doc.kind != Json::kObject || !model || model->kind != Json::kObject) bad("no \"model\" object");
+  const Json* type = model->Find("type");
+  if (!type || type->text != "BPE") bad("model.type is not BPE");
+  for (const char* flag : {"ignore_merges", "byte_fallback", "fuse_unk"}) {
+    if (const Json* f = model->Find(flag); f && f->kind == Json::kBool && f->number) bad(fmt::format("model.{} is set", flag));
+  }
+  for (const char* field : {"dropout", "continuing_subword_prefix", "end_of_word_suffix"}) {
+    if (const Json* f = model->Find(field); f && f->kind != Json::kNull && !(f->kind == Json::kString && f->text.empty())) {
+      bad(fmt::format("model.{} is set", field));
+    }
+  }
+  if (const Json* n = doc.Find("normalizer"); n && n->kind != Json::kNull) bad("it has a normalizer");
+  const Json* pre = doc.Find("pre_tokenizer");
+  const Json* pre_type = pre ? pre->Find("type") : nullptr;
+  const Json* regex = pre ? pre->Find("use_regex") : nullptr;
+  const Json* prefix = pre ? pre->Find("add_prefix_space") : nullptr;
+  if (!pre_type || pre_type->text != "ByteLevel" || (regex && regex->kind == Json::kBool && !regex->number) ||
+      (prefix && prefix->kind == Json::kBool && prefix->number)) {
+    bad("the pre-tokenizer is not ByteLevel with use_regex and without add_prefix_space (GPT-2's pattern)");
+  }
+  const Json* vocab = model->Find("vocab");
+  const Json* merges = model->Find("merges");
+  if (!vocab || vocab->kind != Json::kObject || !merges || merges->kind != Json::kArray) bad("no model.vocab or model.merges");
+
+  boost::unordered_flat_map<std::string, uint32_t, StringHash, std::equal_to<>> ids;  // HF string -> HF id
+  for (const auto& [name, id] : vocab->members) {
+    if (id.kind != Json::kNumber || id.number < 0 || id.number >= (1u << 24) || id.number != static_cast<uint32_t>(id.number)) {
+      bad(fmt::format("the id of '{}' is not a whole number below 2^24", name.substr(0, 40)));
+    }
+    ids.emplace(name, static_cast<uint32_t>(id.number));
+  }
+  // Byte-level strings back to bytes.
+  boost::unordered_flat_map<std::string, unsigned char, StringHash, std::equal_to<>> byte_of;
+  for (int b = 0; b < 256; ++b) byte_of.emplace(ByteLevelChar(static_cast<unsigned char>(b)), static_cast<unsigned char>(b));
+  Model m;
+  m.pretokenizer = "gpt2";
+  m.external_ids.resize(kByteAlphabet);
+  for (int b = 0; b < 256; ++b) {
+    auto it = ids.find(ByteLevelChar(static_cast<unsigned char>(b)));
+    if (it == ids.end()) bad(fmt::format("byte 0x{:02X} ('{}') is not in the vocabulary", b, ByteLevelChar(static_cast<unsigned char>(b))));
+    m.external_ids[b] = it->second;
+  }
+  boost::unordered_flat_map<std::string, TokenId, StringHash, std::equal_to<>> ours;  // HF string -> our id
+  for (int b = 0; b < 256; ++b) ours.emplace(ByteLevelChar(static_cast<unsigned char>(b)), b);
+  for (const auto& [unused, merge] : merges->members) {
+    std::string left, right;
+    if (merge.kind == Json::kString) {
+      const size_t sp = merge.text.find(' ');
+      if (sp == std::string::npos || merge.text.find(' ', sp + 1) != std::string::npos) {
+        bad(fmt::format("merge '{}' is not \"left right\"", merge.text.substr(0, 40)));
+      }
+      left = merge.text.substr(0, sp);
+      right = merge.text.substr(sp + 1);
+    } else if (merge.kind == Json::kArray && merge.members.size() == 2 && merge.members[0].second.kind == Json::kString &&
+               merge.members[1].second.kind == Json::kString) {
+      left = merge.members[0].second.text;
+      right = merge.members[1].second.text;
+    } else {
+      bad("a merge is neither \"left right\" nor [left, right]");
+    }
+    auto l = ours.find(left);
+    auto r = ours.find(right);
+    if (l == ours.end() || r == ours.end()) {
+      bad(fmt::format("merge {} of '{}' and '{}' uses a token no earlier merge made", m.merges.size(), left.substr(0, 40), right.substr(0, 40)));
+    }
+    if (ours.count(left + right)) {
+      bad(fmt::format("merge {} makes '{}' again, which an earlier merge made: HF gives both the one id of that "
+                      "string, bpebench one id per merge", m.merges.size(), (left + right).substr(0, 40)));
+    }
+    auto result = ids.find(left + right);
+    if (result == ids.end()) bad(fmt::format("merge {}'s result '{}' is not in the vocabulary", m.merges.size(), (left + right).substr(0, 40)));
+    m.merges.push_back({l->second, r->second});
+    m.external_ids.push_back(result->second);
+    ours.emplace(left + right, MergedId(m.merges.size() - 1));
+  }
+  Vocabulary check(m.merges);  // no pair twice
+  return m;
 }
 
 }  // namespace bpe

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <vector>
 
@@ -86,7 +87,22 @@ class LineReader {
 
 }  // namespace
 
+std::vector<TokenId> Model::InternalIds() const {
+  std::vector<TokenId> out;
+  if (external_ids.empty()) {
+    out.resize(kByteAlphabet + merges.size());
+    for (TokenId i = 0; i < out.size(); ++i) out[i] = i;
+    return out;
+  }
+  out.assign(*std::max_element(external_ids.begin(), external_ids.end()) + size_t{1}, kNoToken);
+  for (TokenId i = 0; i < external_ids.size(); ++i) out[external_ids[i]] = i;
+  return out;
+}
+
 std::string SerializeModel(const Model& model) {
+  if (!model.external_ids.empty()) {
+    Fail("this vocabulary has its own ids (a tiktoken vocabulary) and is not written as a bpebench model");
+  }
   std::string out;
   out.reserve(16 * model.merges.size() + 128);
   fmt::format_to(std::back_inserter(out), "{}\npretokenizer {}\nmerges {}\n", kMagic,

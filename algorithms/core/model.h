@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "algorithms/core/types.h"
@@ -22,9 +23,21 @@ namespace bpe {
 struct Model {
   std::string pretokenizer;
   MergeList merges;
+  // The ids an external vocabulary gives its tokens (tiktoken's ranks), indexed by our id; empty for
+  // models trained here, whose ids are ours (bytes 0..255, merge k = 256 + k). See tiktoken.h.
+  std::vector<uint32_t> external_ids = {};
   bool operator==(const Model&) const = default;
+
+  // Our id -> the id users see.
+  uint32_t ExternalId(TokenId id) const { return external_ids.empty() ? id : external_ids[id]; }
+  // The id users see -> ours: a table indexed by external id, kNoToken where the model has no such
+  // id (gaps, special tokens).
+  static constexpr TokenId kNoToken = UINT32_MAX;
+  std::vector<TokenId> InternalIds() const;
 };
 
+// Models with external ids (tiktoken vocabularies) are read from their own files and not written as
+// bpebench models: SerializeModel throws for them.
 std::string SerializeModel(const Model& model);
 // Parses and validates (known pre-tokenizer, merges refer to existing ids, no pair twice).
 // `source` names the file in error messages.

@@ -1,0 +1,22 @@
+// A small, strict JSON reader for the model files bpebench imports (tiktoken's JSON rank files, HF's
+// tokenizer.json). Errors are bpe::Error: "<source>: <what>: <problem> at byte N".
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace bpe {
+
+struct Json {
+  enum Kind { kNull, kBool, kNumber, kString, kObject, kArray } kind = kNull;
+  std::string text;  // string value
+  double number = 0;                                   // number value; 1 or 0 for true and false
+  std::vector<std::pair<std::string, Json>> members;  // object members; array elements (empty keys)
+  const Json* Find(std::string_view key) const;  // an object's member, or null
+};
+
+Json ParseJson(std::string_view bytes, std::string_view source, std::string_view what);
+
+}  // namespace bpe

@@ -1,0 +1,273 @@
+#include "algorithms/core/tiktoken.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "algorithms/core/error.h"
+#include "algorithms/core/file_io.h"
+#include "algorithms/core/hf_json.h"
+#include "algorithms/core/json.h"
+#include "algorithms/core/registry.h"
+#include "algorithms/core/types.h"
+
+namespace bpe {
+
+namespace {
+
+// The patterns of the npm package's rank files (pat_str), and the pre-tokenizer of each.
+struct KnownPattern {
+  std::string_view pattern;
+  std::string_view pretokenizer;
+};
+constexpr KnownPattern kPatterns[] = {
+    {R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)", "gpt2"},
+    {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+     "cl100k"},
+    {R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|)"
+     R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|)"
+     R"(\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+     "o200k"},
+};
+
+constexpr std::string_view kNames[][2] = {
+    {"gpt2", "gpt2"}, {"r50k_base", "gpt2"}, {"cl100k_base", "cl100k"}, {"o200k_base", "o200k"}};
+
+// ---- base64 ----
+
+int Base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+bool DecodeBase64(std::string_view in, std::string& out) {
+  out.clear();
+  if (in.empty() || in.size() % 4 != 0) return false;
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t pad = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '=') {
+      if (i + 2 < in.size()) return false;  // '=' only in the last two places
+      ++pad;
+      continue;
+    }
+    if (pad) return false;
+    const int v = Base64Value(in[i]);
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return !out.empty();
+}
+
+// ---- ranks -> model ----
+
+using RankMap = boost::unordered_flat_map<std::string, uint32_t, StringHash, std::equal_to<>>;
+
+// tiktoken's procedure on `bytes`, letting only tokens ranked below `below` merge: returns the
+// boundaries of the parts (first 0, last bytes.size()).
+std::vector<size_t> MergeBelow(std::string_view bytes, const RankMap& ranks, uint32_t below) {
+  std::vector<size_t> cut(bytes.size() + 1);
+  for (size_t i = 0; i <= bytes.size(); ++i) cut[i] = i;
+  while (cut.size() > 2) {
+    uint32_t best = UINT32_MAX;
+    size_t at = 0;
+    for (size_t i = 0; i + 2 < cut.size(); ++i) {
+      auto it = ranks.find(bytes.substr(cut[i], cut[i + 2] - cut[i]));
+      if (it != ranks.end() && it->second < below && it->second < best) {
+        best = it->second;
+        at = i;
+      }
+    }
+    if (best == UINT32_MAX) break;
+    cut.erase(cut.begin() + static_cast<std::ptrdiff_t>(at) + 1);
+  }
+  return cut;
+}
+
+// tokens[r] = the bytes of rank r (ranks must be 0..n-1, each once).
+Model ModelFromRanks(std::vector<std::string> tokens, std::string_view pretokenizer, std::string_view source) {
+  RankMap ranks;
+  ranks.reserve(tokens.size());
+  for (uint32_t r = 0; r < tokens.size(); ++r) {
+    if (tokens[r].empty()) Fail("{}: rank {} is missing", source, r);
+    if (!ranks.emplace(tokens[r], r).second) Fail("{}: rank {} repeats the bytes of rank {}", source, r, ranks[tokens[r]]);
+  }
+  Model m;
+  m.pretokenizer = std::string(pretokenizer);
+  m.external_ids.resize(256);
+  for (int b = 0; b < 256; ++b) {
+    auto it = ranks.find(std::string(1, static_cast<char>(b)));
+    if (it == ranks.end()) Fail("{}: byte 0x{:02X} has no token, so some text could not be encoded", source, b);
+    m.external_ids[b] = it->second;
+  }
+  // Our id for each rank: bytes keep their value, longer tokens count up from 256 in rank order.
+  std::vector<TokenId> ours(tokens.size());
+  for (uint32_t r = 0; r < tokens.size(); ++r) {
+    if (tokens[r].size() == 1) {
+      ours[r] = static_cast<uint8_t>(tokens[r][0]);
+      continue;
+    }
+    const std::vector<size_t> cut = MergeBelow(tokens[r], ranks, r);
+    if (cut.size() != 3) {
+      Fail("{}: token of rank {} ({} bytes) is not one merge of two lower-ranked tokens ({} parts), so no "
+           "merge list can produce it", source, r, tokens[r].size(), cut.size() - 1);
+    }
+    const std::string_view t = tokens[r];
+    m.merges.push_back({ours[ranks.find(t.substr(0, cut[1]))->second], ours[ranks.find(t.substr(cut[1]))->second]});
+    ours[r] = static_cast<TokenId>(255 + m.merges.size());
+    m.external_ids.push_back(r);
+  }
+  return m;
+}
+
+std::string_view PretokenizerForName(std::string_view name) {
+  for (const auto& [n, pre] : kNames) {
+    if (n == name) return pre;
+  }
+  return "";
+}
+
+}  // namespace
+
+bool IsTiktokenName(std::string_view name) { return !PretokenizerForName(name).empty(); }
+
+std::string TiktokenDir() {
+  if (const char* dir = std::getenv("BPEBENCH_TIKTOKEN_DIR"); dir && *dir) return dir;
+  return std::string(BPEBENCH_SOURCE_DIR) + "/harness/peers/node_modules/tiktoken/encoders";
+}
+
+Model LoadTiktoken(std::string_view name) {
+  if (!IsTiktokenName(name)) Fail("unknown tiktoken vocabulary '{}' (known: gpt2, r50k_base, cl100k_base, o200k_base)", name);
+  const std::string file = name == "r50k_base" ? "gpt2" : std::string(name);
+  const std::string path = TiktokenDir() + "/" + file + ".json";
+  if (!std::filesystem::exists(path)) {
+    Fail("{}: rank file {} not found (scripts/setup installs the npm tiktoken package there; or set "
+         "BPEBENCH_TIKTOKEN_DIR)", name, path);
+  }
+  return ParseTiktokenJson(ReadFile(path), path);
+}
+
+Model ParseTiktokenJson(std::string_view bytes, std::string_view source) {
+  const Json doc = ParseJson(bytes, source, "not a tiktoken rank file");
+  if (doc.kind != Json::kObject) Fail("{}: not a tiktoken rank file: not a JSON object", source);
+  const Json* pat = doc.Find("pat_str");
+  const Json* ranks = doc.Find("bpe_ranks");
+  if (!pat || pat->kind != Json::kString || !ranks || ranks->kind != Json::kString) {
+    Fail("{}: not a tiktoken rank file: no pat_str and bpe_ranks strings", source);
+  }
+  std::string_view pretokenizer;
+  for (const auto& k : kPatterns) {
+    if (k.pattern == pat->text) pretokenizer = k.pretokenizer;
+  }
+  if (pretokenizer.empty()) {
+    Fail("{}: its pattern is not one bpebench implements (gpt2, cl100k, o200k): {}", source,
+         pat->text.substr(0, 80));
+  }
+  std::vector<std::string> tokens;
+  std::string_view rest = ranks->text;
+  std::string decoded;
+  size_t line_no = 0;
+  while (!rest.empty()) {
+    ++line_no;
+    const size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (line.empty()) continue;
+    // "! <first rank> <token> <token> ..."
+    size_t field = 0;
+    uint64_t rank = 0;
+    while (!line.empty()) {
+      const size_t sp = line.find(' ');
+      const std::string_view word = line.substr(0, sp);
+      line.remove_prefix(sp == std::string_view::npos ? line.size() : sp + 1);
+      if (field == 0 && word != "!") Fail("{}: bpe_ranks line {} does not start with '!'", source, line_no);
+      if (field == 1) {
+        auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), rank);
+        if (ec != std::errc() || p != word.data() + word.size() || rank > (1u << 24)) {
+          Fail("{}: bpe_ranks line {}: '{}' is not a rank", source, line_no, word.substr(0, 20));
+        }
+      }
+      if (field >= 2) {
+        if (!DecodeBase64(word, decoded)) {
+          Fail("{}: bpe_ranks line {}: '{}' is not base64", source, line_no, word.substr(0, 20));
+        }
+        const uint64_t r = rank + (field - 2);
+        if (r >= (1u << 24)) Fail("{}: rank {} is out of range", source, r);
+        if (tokens.size() <= r) tokens.resize(r + 1);
+        if (!tokens[r].empty()) Fail("{}: rank {} is given twice", source, r);
+        tokens[r] = decoded;
+      }
+      ++field;
+    }
+  }
+  if (tokens.empty()) Fail("{}: no ranks", source);
+  return ModelFromRanks(std::move(tokens), pretokenizer, source);
+}
+
+Model ParseTiktokenRanks(std::string_view bytes, std::string_view source, std::string_view pretokenizer) {
+  FindPreTokenizer(pretokenizer);  // throws on an unknown name
+  std::vector<std::string> tokens;
+  std::string decoded;
+  size_t line_no = 0;
+  while (!bytes.empty()) {
+    ++line_no;
+    const size_t nl = bytes.find('\n');
+    std::string_view line = bytes.substr(0, nl);
+    bytes.remove_prefix(nl == std::string_view::npos ? bytes.size() : nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    const size_t sp = line.find(' ');
+    uint64_t rank = 0;
+    const std::string_view r = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+    auto [p, ec] = std::from_chars(r.data(), r.data() + r.size(), rank);
+    if (sp == std::string_view::npos || ec != std::errc() || p != r.data() + r.size() || r.empty() ||
+        !DecodeBase64(line.substr(0, sp), decoded)) {
+      Fail("{}:{}: expected '<base64 token> <rank>'", source, line_no);
+    }
+    if (rank >= (1u << 24)) Fail("{}:{}: rank {} is out of range", source, line_no, rank);
+    if (tokens.size() <= rank) tokens.resize(rank + 1);
+    if (!tokens[rank].empty()) Fail("{}:{}: rank {} is given twice", source, line_no, rank);
+    tokens[rank] = decoded;
+  }
+  if (tokens.empty()) Fail("{}: empty rank file", source);
+  return ModelFromRanks(std::move(tokens), pretokenizer, source);
+}
+
+Model LoadAnyModel(const std::string& spec, std::string_view pretokenizer) {
+  if (IsTiktokenName(spec) && !std::filesystem::exists(spec)) return LoadTiktoken(spec);
+  const std::string bytes = ReadFile(spec);
+  if (spec.size() > 9 && spec.ends_with(".tiktoken")) {
+    std::string pre(pretokenizer);
+    if (pre.empty()) {
+      const std::string stem = std::filesystem::path(spec).stem().string();
+      pre = std::string(PretokenizerForName(stem));
+      if (pre.empty()) {
+        Fail("{}: a .tiktoken file does not name its pattern: give --pretokenizer (gpt2, cl100k, o200k)", spec);
+      }
+    }
+    return ParseTiktokenRanks(bytes, spec, pre);
+  }
+  if (bytes.find("\"bpe_ranks\"") != std::string::npos && bytes.find("\"pat_str\"") != std::string::npos) {
+    return ParseTiktokenJson(bytes, spec);
+  }
+  if (bytes.starts_with("{") && bytes.find("\"merges\"") != std::string::npos) return ParseHfTokenizerJson(bytes, spec);
+  return ParseModel(bytes, spec);
+}
+
+}  // namespace bpe

@@ -1,0 +1,176 @@
+// tiktoken vocabularies: rank files parse (or fail clearly), the derived merge list rebuilds every
+// token, and our encoders with that merge list give tiktoken's ids, checked here against an
+// implementation of tiktoken's own procedure (merge the adjacent pair whose concatenation has the
+// lowest rank; a piece that is itself a token is that token). tests/peers_test.py checks the same
+// against tiktoken itself (npm, run by Node) on every shared corpus.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "algorithms/core/error.h"
+#include "algorithms/core/model.h"
+#include "algorithms/core/tiktoken.h"
+#include "algorithms/core/vocabulary.h"
+#include "tests/test_util.h"
+
+namespace bpe {
+namespace {
+
+std::string Base64(std::string_view bytes) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
+  }
+  if (bytes.size() - i == 1) {
+    const uint32_t v = uint8_t(bytes[i]) << 16;
+    out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
+  } else if (bytes.size() - i == 2) {
+    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// A .tiktoken file: the 256 bytes in reverse order (so ranks are not byte values), then `extra`.
+std::string RankFile(const std::vector<std::string>& extra) {
+  std::string out;
+  uint32_t rank = 0;
+  for (int b = 255; b >= 0; --b) out += Base64(std::string(1, static_cast<char>(b))) + " " + std::to_string(rank++) + "\n";
+  for (const auto& t : extra) out += Base64(t) + " " + std::to_string(rank++) + "\n";
+  return out;
+}
+
+std::string ErrorOf(const std::string& file) {
+  try {
+    ParseTiktokenRanks(file, "t.tiktoken", "gpt2");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Tiktoken, RanksBecomeMergesAndExternalIds) {
+  const Model m = ParseTiktokenRanks(RankFile({"ab", "bc", "abc", "abcab"}), "t.tiktoken", "gpt2");
+  EXPECT_EQ(m.pretokenizer, "gpt2");
+  ASSERT_EQ(m.merges.size(), 4u);
+  EXPECT_EQ(m.merges[0], (Pair{'a', 'b'}));
+  EXPECT_EQ(m.merges[1], (Pair{'b', 'c'}));
+  // "abc": with ranks below its own, tiktoken merges a+b (rank 256) before b+c (257): ab + c.
+  EXPECT_EQ(m.merges[2], (Pair{256, 'c'}));
+  EXPECT_EQ(m.merges[3], (Pair{258, 256}));  // abc + ab
+  ASSERT_EQ(m.external_ids.size(), 260u);
+  EXPECT_EQ(m.ExternalId('a'), 255u - 'a');  // bytes keep tiktoken's ranks
+  EXPECT_EQ(m.ExternalId(258), 258u);
+  const std::vector<TokenId> back = m.InternalIds();
+  EXPECT_EQ(back[255 - 'a'], TokenId{'a'});
+  EXPECT_EQ(back[259], 259u);
+}
+
+TEST(Tiktoken, BadRankFilesAreClearErrors) {
+  std::string missing_byte;  // bytes 254..0 at ranks 0..254: no 0xFF
+  for (int b = 254; b >= 0; --b) missing_byte += Base64(std::string(1, static_cast<char>(b))) + " " + std::to_string(254 - b) + "\n";
+  EXPECT_NE(ErrorOf(missing_byte).find("byte 0xFF has no token"), std::string::npos) << ErrorOf(missing_byte);
+  EXPECT_NE(ErrorOf(RankFile({"ab", "ab"})).find("repeats the bytes"), std::string::npos);
+  EXPECT_NE(ErrorOf(RankFile({}) + "!!!! 300\n").find("expected '<base64 token> <rank>'"), std::string::npos);
+  EXPECT_NE(ErrorOf(RankFile({}) + "YQ== x\n").find("expected"), std::string::npos);
+  EXPECT_NE(ErrorOf(RankFile({}) + "YWI= 5\n").find("rank 5 is given twice"), std::string::npos);
+  EXPECT_NE(ErrorOf(RankFile({}) + "YWI= 999\n").find("rank 256 is missing"), std::string::npos);
+  // "abc" with no "ab" or "bc" below it: no pair of lower tokens makes it.
+  EXPECT_NE(ErrorOf(RankFile({"abc"})).find("not one merge of two lower-ranked tokens"), std::string::npos);
+  EXPECT_NE(ErrorOf("").find("empty rank file"), std::string::npos);
+  try {
+    ParseTiktokenJson("{\"pat_str\": \"\\\\w+\", \"bpe_ranks\": \"! 0 YQ==\"}", "x.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not one bpebench implements"), std::string::npos) << e.what();
+  }
+  for (const char* bad : {"", "{", "[1]", "{\"pat_str\": 1}", "{\"a\": \"\\q\"}", "{\"a\": tru}"}) {
+    EXPECT_THROW(ParseTiktokenJson(bad, "x.json"), Error) << bad;
+  }
+  EXPECT_THROW(LoadTiktoken("p50k_base"), Error);
+  try {
+    SerializeModel(ParseTiktokenRanks(RankFile({}), "t", "gpt2"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not written as a bpebench model"), std::string::npos);
+  }
+}
+
+// tiktoken's procedure, written plainly: the reference our encoders must match on these vocabularies.
+class TiktokenReference {
+ public:
+  explicit TiktokenReference(const Model& m) {
+    const Vocabulary v(m.merges);
+    for (TokenId id = 0; id < v.size(); ++id) ranks_.emplace(std::string(v.TokenBytes(id)), m.ExternalId(id));
+  }
+  void EncodePiece(std::string_view piece, std::vector<uint32_t>& out) const {
+    if (auto it = ranks_.find(piece); it != ranks_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+    std::vector<size_t> cut(piece.size() + 1);
+    for (size_t i = 0; i <= piece.size(); ++i) cut[i] = i;
+    while (cut.size() > 2) {
+      uint32_t best = UINT32_MAX;
+      size_t at = 0;
+      for (size_t i = 0; i + 2 < cut.size(); ++i) {
+        auto it = ranks_.find(piece.substr(cut[i], cut[i + 2] - cut[i]));
+        if (it != ranks_.end() && it->second < best) best = it->second, at = i;
+      }
+      if (best == UINT32_MAX) break;
+      cut.erase(cut.begin() + static_cast<std::ptrdiff_t>(at) + 1);
+    }
+    for (size_t i = 0; i + 1 < cut.size(); ++i) out.push_back(ranks_.find(piece.substr(cut[i], cut[i + 1] - cut[i]))->second);
+  }
+
+ private:
+  boost::unordered_flat_map<std::string, uint32_t, StringHash, std::equal_to<>> ranks_;
+};
+
+class TiktokenVocabularies : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TiktokenVocabularies, EveryEncoderGivesTiktokensIds) {
+  const std::string name = GetParam();
+  if (!std::filesystem::exists(TiktokenDir() + "/" + name + ".json")) {
+    GTEST_SKIP() << "no rank file in " << TiktokenDir() << " (scripts/setup installs the npm tiktoken package)";
+  }
+  const Model m = LoadTiktoken(name);
+  const Vocabulary vocab(m.merges);
+  // Every token's bytes come back from the derived merges (checked by Vocabulary's construction),
+  // and the sizes are tiktoken's: gpt2 50256 ranks, cl100k 100256, o200k 199998.
+  const size_t expected = name == "gpt2" ? 50256 : name == "cl100k_base" ? 100256 : 199998;
+  EXPECT_EQ(vocab.size(), expected);
+  const TiktokenReference reference(m);
+  const PreTokenizer& pre = FindPreTokenizer(m.pretokenizer).get();
+  std::string text;
+  for (const auto& corpus : test::SmallCorpusNames()) text += test::CorpusSlice(corpus, 60'000);
+  text += "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa " + std::string(300, ' ') + "x 1234567 'S 'll\r\n\r\n";
+  std::vector<uint32_t> want;
+  pre.ForEachPiece(text, [&](std::string_view p) { reference.EncodePiece(p, want); });
+  for (const auto& e : Encoders()) {
+    if (e.name == kReferenceEncoder) continue;  // O(merges x length): the slice below checks it
+    std::vector<TokenId> ids = EncodeText(text, pre, e, vocab, 2);
+    std::vector<uint32_t> got(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) got[i] = m.ExternalId(ids[i]);
+    ASSERT_EQ(got.size(), want.size()) << e.name;
+    const auto diff = std::mismatch(got.begin(), got.end(), want.begin());
+    EXPECT_TRUE(diff.first == got.end()) << e.name << ": first difference at token " << (diff.first - got.begin());
+  }
+  const std::string small = text.substr(0, 3000);
+  std::vector<uint32_t> want_small;
+  pre.ForEachPiece(small, [&](std::string_view p) { reference.EncodePiece(p, want_small); });
+  std::vector<TokenId> naive = EncodeText(small, pre, FindEncoder(kReferenceEncoder), vocab, 1);
+  std::vector<uint32_t> naive_ext;
+  for (TokenId id : naive) naive_ext.push_back(m.ExternalId(id));
+  EXPECT_EQ(naive_ext, want_small);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, TiktokenVocabularies, ::testing::Values("gpt2", "cl100k_base", "o200k_base"));
+
+}  // namespace
+}  // namespace bpe
