@@ -2,6 +2,8 @@
 // bad input table that cli_test.cpp does not already cover, and "nothing lost" (no truncated file
 // under a final name after a full disk or a signal).
 #include <gtest/gtest.h>
+
+#include <tuple>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -150,16 +152,23 @@ TEST(BadInput, ModelsWithImpossibleMergesOrFromOtherTools) {
     ExpectError(Cli("encode --model " + WriteTemp("impossible.model", model_with(merges)) + " " + text),
                 needle, needle);
   }
-  const std::vector<std::pair<std::string, std::string>> foreign = {
-      {R"({"version":"1.0","model":{"type":"BPE","vocab":{"a":0},"merges":["a b"]}})", "HF tokenizer.json"},
-      {"IQ== 0\nIg== 1\nIw== 2\n", "tiktoken rank file"},
-      {"\x7F" "ELF\x02\x01\x01", "ELF binary"},
-      {"#version: 0.2\nt h\nth e\n", "GPT-2 merges.txt"},
+  // Files of other tools: HF's tokenizer.json is read when it is plain byte-level BPE and otherwise
+  // refused with the reason; a tiktoken rank file is read under a .tiktoken name; the rest are not
+  // models at all.
+  const std::vector<std::tuple<std::string, std::string, std::string>> foreign = {
+      {R"({"version":"1.0","model":{"type":"BPE","vocab":{"a":0},"merges":["a b"]}})", "HF tokenizer.json",
+       "cannot read this tokenizer.json as byte-level BPE: the pre-tokenizer is not ByteLevel"},
+      {R"({"version":"1.0","model":{"type":"BPE","vocab":{"a":0},"merges":["a b"]})", "truncated tokenizer.json",
+       "not a tokenizer.json: expected ',' or '}' at byte"},
+      {"IQ== 0\nIg== 1\nIw== 2\n", "tiktoken rank file", "not a bpebench model file"},
+      {"\x7F" "ELF\x02\x01\x01", "ELF binary", "not a bpebench model file"},
+      {"#version: 0.2\nt h\nth e\n", "GPT-2 merges.txt", "not a bpebench model file"},
   };
-  for (const auto& [bytes, what] : foreign) {
-    ExpectError(Cli("encode --model " + WriteTemp("foreign.model", bytes) + " " + text),
-                "not a bpebench model file", what);
+  for (const auto& [bytes, what, needle] : foreign) {
+    ExpectError(Cli("encode --model " + WriteTemp("foreign.model", bytes) + " " + text), needle, what);
   }
+  ExpectError(Cli("encode --model " + WriteTemp("ranks.tiktoken", "IQ== 0\nIg== 1\n") + " --pretokenizer gpt2 " + text),
+              "byte 0x00 has no token", "tiktoken rank file missing bytes");
 }
 
 TEST(BadInput, DecodeIdsThatDoNotExist) {
