@@ -95,7 +95,12 @@ def encode_throughput(data, rows, med, out):
         ax.set_title("{} thread{}".format(t, "" if t == 1 else "s"))
         ax.set_xlabel("vocabulary size (tokens)")
     axes[0][0].set_ylabel("encode throughput (MB/s, median)")
-    axes[0][-1].legend(title="encoder", fontsize=8)
+    handles = {}
+    for ax in axes[0]:  # every panel's lines: tiktoken runs on 1 thread only
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    axes[0][-1].legend(handles.values(), handles.keys(), title="encoder", fontsize=8, loc="upper left",
+                       bbox_to_anchor=(1.02, 1))
     note = skipped_note(rows, "encode", "vocab")
     if any("vocabulary" in m for m in rows):
         note = ("diamonds, dash-dot: tiktoken's gpt2, cl100k_base, o200k_base vocabularies (50256, 100256, "

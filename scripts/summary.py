@@ -17,6 +17,8 @@ RATIO_VOCABS = (10000, 30000)  # the peer comparison's vocab sizes, when the run
 
 def table(title, rows, algorithms, fmt, better_low):
     """One line per vocab size at which one of ours ran; the fastest and its speedup are among ours."""
+    if not any(not results.is_peer(a) for v in rows.values() for a in v):
+        return
     print(title)
     widths = [max(10, len(results.display_name(a)) + 2) for a in algorithms]
     print("  {:>7}  ".format("vocab") + "".join("{:>{}}".format(results.display_name(a), w)
@@ -57,15 +59,15 @@ def ratio_table(med, corpus, kind, what):
     chosen += [v for v in vocabs if v not in chosen and any(a == "tiktoken" and vv == v for (a, vv, _) in by)]
     threads = sorted({m["threads"] for m in rows})
     for vocab in chosen:
-        print("{} on {}, vocab {}: ours vs each peer (peer time / our time; above 1: ours is faster)".format(
-            what, corpus, vocab))
-        print("  {:>10} {:>8}".format("ours", "threads") + "".join("{:>22}".format(p) for p in peers))
+        # Peers measured at this vocab size, and tiktoken (at its nearest vocabulary if not at this one).
+        shown = [p for p in peers if p == "tiktoken" or any(a == p and v == vocab for (a, v, _) in by)]
+        lines = []
         for alg in ours:
             for t in threads:
                 if (alg, vocab, t) not in by:
                     continue
                 cells = []
-                for p in peers:
+                for p in shown:
                     peer_vocabs = sorted({v for (a, v, tt) in by if a == p and tt == t})
                     if p == "tiktoken" and peer_vocabs and vocab not in peer_vocabs:
                         pv = min(peer_vocabs, key=lambda v: abs(v - vocab) / max(v, vocab))
@@ -75,7 +77,14 @@ def ratio_table(med, corpus, kind, what):
                     else:
                         cell = "-"
                     cells.append(cell)
-                print("  {:>10} {:>8}".format(alg, t) + "".join("{:>22}".format(c) for c in cells))
+                if any(c != "-" for c in cells):
+                    lines.append("  {:>10} {:>8}".format(alg, t) + "".join("{:>22}".format(c) for c in cells))
+        if not lines:
+            continue
+        print("{} on {}, vocab {}: ours vs each peer (peer time / our time; above 1: ours is faster)".format(
+            what, corpus, vocab))
+        print("  {:>10} {:>8}".format("ours", "threads") + "".join("{:>22}".format(p) for p in shown))
+        print("\n".join(lines))
         print()
 
 

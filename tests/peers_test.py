@@ -189,6 +189,43 @@ class TiktokenExact(unittest.TestCase):
             runner.close()
 
 
+    def test_adversarial_strings(self):
+        """tiktoken's known troublemakers, each as one file: long runs of one letter, spaces, digits and
+        punctuation (20 KB: tiktoken's WASM build is quadratic on them), mixed scripts, contractions in
+        every case, CRLF runs, U+FFFD (what a lone surrogate becomes before tiktoken sees it: tiktoken
+        takes a JS string, bpebench takes bytes and refuses invalid UTF-8 without --binary)."""
+        cases = {
+            "letters": "a" * 20000, "spaces": " " * 20000 + "x", "digits": "1234567890" * 2000,
+            "punctuation": "!?." * 7000, "tabs-newlines": "\t \n" * 5000 + "end",
+            "mixed": "héllo Привет 你好 مرحبا 😀 ǅx ʰ e\u0301 " * 500,
+            "contractions": "it's IT'S It'S 'll 'LL 'lL 've 'VE 're 'RE 'd 'D 'm 'M 't 'T 'ſ x's\n" * 300,
+            "crlf": "line\r\n" * 3000 + "\r\r\n\n \r\n", "replacement": "a\ufffdb \ufffd\ufffd" * 1000,
+        }
+        encoders = [l.split("\t")[1] for l in run(CLI, "list", text=True).stdout.splitlines()
+                    if l.startswith("encoder\t") and l.split("\t")[1] != "naive"]
+        runner = Runner()
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                for case, text in cases.items():
+                    path = os.path.join(tmp, case + ".txt")
+                    with open(path, "w", encoding="utf-8") as f:
+                        f.write(text)
+                    for vocab in ("gpt2", "cl100k_base", "o200k_base"):
+                        ids = os.path.join(tmp, "tiktoken.ids")
+                        status, _, rest = runner.ask("encode_tiktoken", vocab, path, "", "0", ids)
+                        self.assertEqual(status, "ok", rest)
+                        with open(ids, "rb") as f:
+                            data = f.read()
+                        want = " ".join(map(str, struct.unpack("<{}I".format(len(data) // 4), data))) + "\n"
+                        for enc in encoders:
+                            got = run(CLI, "encode", "--model", vocab, "--algorithm", enc, path, text=True)
+                            with self.subTest(case=case, vocabulary=vocab, encoder=enc):
+                                self.assertEqual(got.returncode, 0, got.stderr)
+                                self.assertEqual(got.stdout, want)
+        finally:
+            runner.close()
+
+
 class HarnessPeers(unittest.TestCase):
     ARGS = ["--corpora", "tinyshakespeare", "--vocab-sizes", "1000", "--threads", "1", "--repetitions", "1",
             "--min-time", "0.01", "--adversarial-max", "0"]

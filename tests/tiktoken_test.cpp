@@ -170,6 +170,23 @@ TEST_P(TiktokenVocabularies, EveryEncoderGivesTiktokensIds) {
   EXPECT_EQ(naive_ext, want_small);
 }
 
+TEST_P(TiktokenVocabularies, DotTiktokenFileGivesTheSameModel) {
+  // OpenAI's .tiktoken format ("<base64> <rank>" lines), written from the npm JSON rank file's
+  // tokens, must load as the identical model (same merges, same ids).
+  const std::string name = GetParam();
+  if (!std::filesystem::exists(TiktokenDir() + "/" + name + ".json")) GTEST_SKIP() << "no rank file";
+  const Model m = LoadTiktoken(name);
+  const Vocabulary vocab(m.merges);
+  std::vector<std::string> lines(vocab.size());
+  for (TokenId id = 0; id < vocab.size(); ++id) {
+    lines[m.ExternalId(id)] = Base64(vocab.TokenBytes(id)) + " " + std::to_string(m.ExternalId(id)) + "\n";
+  }
+  std::string file;
+  for (const auto& l : lines) file += l;
+  const std::string pre = name == "gpt2" ? "gpt2" : name == "cl100k_base" ? "cl100k" : "o200k";
+  EXPECT_EQ(ParseTiktokenRanks(file, name + ".tiktoken", pre), m);
+}
+
 INSTANTIATE_TEST_SUITE_P(All, TiktokenVocabularies, ::testing::Values("gpt2", "cl100k_base", "o200k_base"));
 
 }  // namespace
