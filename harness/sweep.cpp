@@ -172,6 +172,22 @@ void TextTrainBenchmarks(const Settings& s, Registrar& reg, const std::shared_pt
   }
 }
 
+// Encoding the held-out text with encoder `e` on `t` threads, already checked: throughput, tokens per
+// second, bytes per token, the encoder's own counters (from the check run) and `label`.
+void AddEncodeBenchmark(Registrar& reg, const std::string& name, double single_s, const std::shared_ptr<CorpusData>& c,
+                        const PreTokenizer& pre, const EncoderInfo& e, std::shared_ptr<const Vocabulary> vocab, int t,
+                        size_t tokens, std::vector<std::pair<std::string, double>> stats, std::string label) {
+  reg.Add(name, single_s, [c, &pre, &e, vocab, t, tokens, stats, label](benchmark::State& st) {
+    for (auto _ : st) benchmark::DoNotOptimize(EncodeText(c->held_out, pre, e, *vocab, t).data());
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->held_out.size()));
+    st.counters["tokens_per_second"] =
+        benchmark::Counter(static_cast<double>(tokens * st.iterations()), benchmark::Counter::kIsRate);
+    st.counters["bytes_per_token"] = static_cast<double>(c->held_out.size()) / tokens;
+    for (const auto& [key, value] : stats) st.counters[key] = value;
+    st.SetLabel(label);
+  });
+}
+
 void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c,
                       const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models) {
   std::map<std::string_view, Budget> budgets;
@@ -206,15 +222,8 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
           reg.Mismatch(name, "ids differ from the reference encoder's");
           continue;
         }
-        reg.Add(name, secs / t, [c, &pre, &e, vocab, t, tokens = ids.size(), sum, stats](benchmark::State& st) {
-          for (auto _ : st) benchmark::DoNotOptimize(EncodeText(c->held_out, pre, e, *vocab, t).data());
-          st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->held_out.size()));
-          st.counters["tokens_per_second"] =
-              benchmark::Counter(static_cast<double>(tokens * st.iterations()), benchmark::Counter::kIsRate);
-          st.counters["bytes_per_token"] = static_cast<double>(c->held_out.size()) / tokens;
-          for (const auto& [key, value] : stats) st.counters[key] = value;
-          st.SetLabel(fmt::format("ids_fnv1a={:016x}", sum));
-        });
+        AddEncodeBenchmark(reg, name, secs / t, c, pre, e, vocab, t, ids.size(), stats,
+                           fmt::format("ids_fnv1a={:016x}", sum));
       }
     }
   }
@@ -272,15 +281,7 @@ void ProductionBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const s
         }
         const std::string label = fmt::format("ids_fnv1a={:016x}; vocabulary={}{}", sum, name,
                                               theirs ? "; token-exact with tiktoken (checked)" : "");
-        reg.Add(bench, secs / t, [c, &pre, &e, vocab, model, t, tokens = ids.size(), stats, label](benchmark::State& st) {
-          for (auto _ : st) benchmark::DoNotOptimize(EncodeText(c->held_out, pre, e, *vocab, t).data());
-          st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->held_out.size()));
-          st.counters["tokens_per_second"] =
-              benchmark::Counter(static_cast<double>(tokens * st.iterations()), benchmark::Counter::kIsRate);
-          st.counters["bytes_per_token"] = static_cast<double>(c->held_out.size()) / tokens;
-          for (const auto& [key, value] : stats) st.counters[key] = value;
-          st.SetLabel(label);
-        });
+        AddEncodeBenchmark(reg, bench, secs / t, c, pre, e, vocab, t, ids.size(), stats, label);
       }
     }
   }

@@ -13,14 +13,14 @@ import itertools
 import random
 
 
-def concat_encode(piece, ranks, shortcut=True):
-    if shortcut and piece in ranks:
-        return [piece]
+def merge_lowest(piece, rank_of):
+    """Repeatedly merges the adjacent pair with the lowest rank (leftmost on ties); rank_of(left,
+    right) is the pair's rank or None."""
     parts = list(piece)
     while len(parts) > 1:
         best = None
         for i in range(len(parts) - 1):
-            r = ranks.get(parts[i] + parts[i + 1])
+            r = rank_of(parts[i], parts[i + 1])
             if r is not None and (best is None or r < best[0]):
                 best = (r, i)
         if best is None:
@@ -28,6 +28,13 @@ def concat_encode(piece, ranks, shortcut=True):
         i = best[1]
         parts[i:i + 2] = [parts[i] + parts[i + 1]]
     return parts
+
+
+def concat_encode(piece, ranks, shortcut=True):
+    """tiktoken: a pair merges when its concatenation is a token; a piece that is a token is kept."""
+    if shortcut and piece in ranks:
+        return [piece]
+    return merge_lowest(piece, lambda a, b: ranks.get(a + b))
 
 
 def derive(ranks):
@@ -44,18 +51,8 @@ def derive(ranks):
 
 
 def pair_encode(piece, merges):
-    parts = list(piece)
-    while len(parts) > 1:
-        best = None
-        for i in range(len(parts) - 1):
-            r = merges.get((parts[i], parts[i + 1]))
-            if r is not None and (best is None or r < best[0]):
-                best = (r, i)
-        if best is None:
-            break
-        i = best[1]
-        parts[i:i + 2] = [parts[i] + parts[i + 1]]
-    return parts
+    """bpebench: only listed pairs merge."""
+    return merge_lowest(piece, lambda a, b: merges.get((a, b)))
 
 
 def main():

@@ -106,14 +106,18 @@ PEER_TIMES = {
 }
 
 
+def run_script(script, data, folder):
+    """Writes `data` as folder/r.json and runs scripts/<script> on it."""
+    path = os.path.join(folder, "r.json")
+    with open(path, "w") as f:
+        json.dump(data, f)
+    return subprocess.run([sys.executable, os.path.join(SCRIPTS, script), path], capture_output=True, text=True)
+
+
 class Summary(unittest.TestCase):
     def test_ratio_table_divides_each_peer_by_each_of_ours(self):
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "r.json")
-            with open(path, "w") as f:
-                json.dump(fake_results(PEER_TIMES, 1), f)
-            r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "summary.py"), path],
-                               capture_output=True, text=True)
+            r = run_script("summary.py", fake_results(PEER_TIMES, 1), d)
         self.assertEqual(r.returncode, 0, r.stderr)
         out, production = r.stdout.split("Encoding on c, vocab 100256")
         self.assertIn("Training from text on c, vocab 10000: ours vs each peer", out)
@@ -133,11 +137,7 @@ class Summary(unittest.TestCase):
 class Plot(unittest.TestCase):
     def test_peers_are_drawn_dashed_and_labelled(self):
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "r.json")
-            with open(path, "w") as f:
-                json.dump(fake_results(PEER_TIMES, 1), f)
-            r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "plot.py"), path],
-                               capture_output=True, text=True)
+            r = run_script("plot.py", fake_results(PEER_TIMES, 1), d)
             self.assertEqual(r.returncode, 0, r.stderr)
             with open(os.path.join(d, "train_time.svg")) as f:
                 svg = f.read()

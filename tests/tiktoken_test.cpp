@@ -79,7 +79,9 @@ TEST(Tiktoken, BadRankFilesAreClearErrors) {
   EXPECT_NE(ErrorOf(RankFile({}) + "!!!! 300\n").find("expected '<base64 token> <rank>'"), std::string::npos);
   EXPECT_NE(ErrorOf(RankFile({}) + "YQ== x\n").find("expected"), std::string::npos);
   EXPECT_NE(ErrorOf(RankFile({}) + "YWI= 5\n").find("rank 5 is given twice"), std::string::npos);
-  EXPECT_NE(ErrorOf(RankFile({}) + "YWI= 999\n").find("rank 256 is missing"), std::string::npos);
+  EXPECT_NE(ErrorOf(RankFile({}) + "YWI= 257\n").find("rank 256 is missing"), std::string::npos);
+  EXPECT_NE(ErrorOf("YQ== 16000000\n").find("rank 16000000 is out of range: the file has at most 2 tokens"),
+            std::string::npos) << ErrorOf("YQ== 16000000\n");
   // "abc" with no "ab" or "bc" below it: no pair of lower tokens makes it.
   EXPECT_NE(ErrorOf(RankFile({"abc"})).find("not one merge of two lower-ranked tokens"), std::string::npos);
   EXPECT_NE(ErrorOf("").find("empty rank file"), std::string::npos);

@@ -137,7 +137,9 @@ Model ParseHfTokenizerJson(std::string_view bytes, std::string_view source) {
   if (!vocab || vocab->kind != Json::kObject || !merges || merges->kind != Json::kArray) bad("no model.vocab or model.merges");
 
   boost::unordered_flat_map<std::string, uint32_t, StringHash, std::equal_to<>> ids;  // HF string -> HF id
-  for (const auto& [name, id] : vocab->members) {
+  for (size_t i = 0; i < vocab->items.size(); ++i) {
+    const std::string& name = vocab->keys[i];
+    const Json& id = vocab->items[i];
     if (id.kind != Json::kNumber || id.number < 0 || id.number >= (1u << 24) || id.number != static_cast<uint32_t>(id.number)) {
       bad(fmt::format("the id of '{}' is not a whole number below 2^24", name.substr(0, 40)));
     }
@@ -156,7 +158,7 @@ Model ParseHfTokenizerJson(std::string_view bytes, std::string_view source) {
   }
   boost::unordered_flat_map<std::string, TokenId, StringHash, std::equal_to<>> ours;  // HF string -> our id
   for (int b = 0; b < 256; ++b) ours.emplace(ByteLevelChar(static_cast<unsigned char>(b)), b);
-  for (const auto& [unused, merge] : merges->members) {
+  for (const Json& merge : merges->items) {
     std::string left, right;
     if (merge.kind == Json::kString) {
       const size_t sp = merge.text.find(' ');
@@ -165,10 +167,10 @@ Model ParseHfTokenizerJson(std::string_view bytes, std::string_view source) {
       }
       left = merge.text.substr(0, sp);
       right = merge.text.substr(sp + 1);
-    } else if (merge.kind == Json::kArray && merge.members.size() == 2 && merge.members[0].second.kind == Json::kString &&
-               merge.members[1].second.kind == Json::kString) {
-      left = merge.members[0].second.text;
-      right = merge.members[1].second.text;
+    } else if (merge.kind == Json::kArray && merge.items.size() == 2 && merge.items[0].kind == Json::kString &&
+               merge.items[1].kind == Json::kString) {
+      left = merge.items[0].text;
+      right = merge.items[1].text;
     } else {
       bad("a merge is neither \"left right\" nor [left, right]");
     }

@@ -52,7 +52,8 @@ class JsonParser {
           if (i_ >= s_.size() || s_[i_] != ':') Bad("expected ':'");
           ++i_;
         }
-        v.members.emplace_back(std::move(key), Value(depth + 1));
+        v.keys.push_back(std::move(key));
+        v.items.push_back(Value(depth + 1));
         Space();
         if (i_ < s_.size() && s_[i_] == ',') {
           ++i_;
@@ -163,8 +164,8 @@ Json ParseJson(std::string_view bytes, std::string_view source, std::string_view
 }
 
 const Json* Json::Find(std::string_view key) const {
-  for (const auto& [k, v] : members) {
-    if (k == key) return &v;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] == key) return &items[i];
   }
   return nullptr;
 }

@@ -4,7 +4,6 @@
 
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace bpe {
@@ -13,7 +12,10 @@ struct Json {
   enum Kind { kNull, kBool, kNumber, kString, kObject, kArray } kind = kNull;
   std::string text;  // string value
   double number = 0;                                   // number value; 1 or 0 for true and false
-  std::vector<std::pair<std::string, Json>> members;  // object members; array elements (empty keys)
+  // An object's members (keys[i], items[i]); an array's elements (items, keys empty). Two vectors,
+  // not one of pairs: std::pair of an incomplete type is not allowed, a std::vector of one is.
+  std::vector<std::string> keys;
+  std::vector<Json> items;
   const Json* Find(std::string_view key) const;  // an object's member, or null
 };
 

@@ -179,6 +179,8 @@ Model ParseTiktokenJson(std::string_view bytes, std::string_view source) {
     Fail("{}: its pattern is not one bpebench implements (gpt2, cl100k, o200k): {}", source,
          pat->text.substr(0, 80));
   }
+  // At most one token per word of bpe_ranks: a rank beyond that is an error before it is allocated.
+  const size_t max_tokens = static_cast<size_t>(std::count(ranks->text.begin(), ranks->text.end(), ' ')) + 1;
   std::vector<std::string> tokens;
   std::string_view rest = ranks->text;
   std::string decoded;
@@ -208,7 +210,7 @@ Model ParseTiktokenJson(std::string_view bytes, std::string_view source) {
           Fail("{}: bpe_ranks line {}: '{}' is not base64", source, line_no, word.substr(0, 20));
         }
         const uint64_t r = rank + (field - 2);
-        if (r >= (1u << 24)) Fail("{}: rank {} is out of range", source, r);
+        if (r >= max_tokens) Fail("{}: rank {} is out of range: bpe_ranks holds at most {} tokens", source, r, max_tokens);
         if (tokens.size() <= r) tokens.resize(r + 1);
         if (!tokens[r].empty()) Fail("{}: rank {} is given twice", source, r);
         tokens[r] = decoded;
@@ -222,6 +224,9 @@ Model ParseTiktokenJson(std::string_view bytes, std::string_view source) {
 
 Model ParseTiktokenRanks(std::string_view bytes, std::string_view source, std::string_view pretokenizer) {
   FindPreTokenizer(pretokenizer);  // throws on an unknown name
+  // Ranks are 0..n-1 for n tokens: a rank past the number of lines is an error before anything
+  // is allocated for it (a one-line file naming rank 16,000,000 must not cost memory).
+  const size_t max_tokens = static_cast<size_t>(std::count(bytes.begin(), bytes.end(), '\n')) + 1;
   std::vector<std::string> tokens;
   std::string decoded;
   size_t line_no = 0;
@@ -240,7 +245,9 @@ Model ParseTiktokenRanks(std::string_view bytes, std::string_view source, std::s
         !DecodeBase64(line.substr(0, sp), decoded)) {
       Fail("{}:{}: expected '<base64 token> <rank>'", source, line_no);
     }
-    if (rank >= (1u << 24)) Fail("{}:{}: rank {} is out of range", source, line_no, rank);
+    if (rank >= max_tokens) {
+      Fail("{}:{}: rank {} is out of range: the file has at most {} tokens", source, line_no, rank, max_tokens);
+    }
     if (tokens.size() <= rank) tokens.resize(rank + 1);
     if (!tokens[rank].empty()) Fail("{}:{}: rank {} is given twice", source, line_no, rank);
     tokens[rank] = decoded;
