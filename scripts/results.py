@@ -19,11 +19,11 @@ import statistics
 GB_SUFFIXES = ("min_time:", "iterations:", "repeats:", "real_time")
 
 # Okabe-Ito, the colour-blind-safe palette; one fixed colour per algorithm in every figure.
-# Pre-tokenizers (word counting lines) get greys and black, apart from the algorithms' colours.
+# Pre-tokenizers (word counting lines) get black, greys, brown and olive, apart from the algorithms' colours.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442"]
 FIXED = {"naive": "#0072B2", "pq": "#D55E00", "rank": "#009E73", "heap": "#CC79A7", "linked": "#E69F00",
          "backtrack": "#56B4E9", "hybrid": "#E69F00", "cached": "#882255",  # cached: Paul Tol's wine
-         "gpt2": "#000000", "whitespace": "#777777", "none": "#BBBBBB"}
+         "gpt2": "#000000", "whitespace": "#777777", "none": "#BBBBBB", "cl100k": "#8C564B", "o200k": "#BCBD22"}
 
 
 # Peer libraries: drawn dashed with hollow markers, and labelled as peers.
