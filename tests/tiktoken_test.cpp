@@ -76,11 +76,12 @@ TEST(Tiktoken, BadRankFilesAreClearErrors) {
   for (int b = 254; b >= 0; --b) missing_byte += Base64(std::string(1, static_cast<char>(b))) + " " + std::to_string(254 - b) + "\n";
   EXPECT_NE(ErrorOf(missing_byte).find("byte 0xFF has no token"), std::string::npos) << ErrorOf(missing_byte);
   EXPECT_NE(ErrorOf(RankFile({"ab", "ab"})).find("repeats the bytes"), std::string::npos);
-  EXPECT_NE(ErrorOf(RankFile({}) + "!!!! 300\n").find("expected '<base64 token> <rank>'"), std::string::npos);
+  EXPECT_NE(ErrorOf(RankFile({}) + "!!!! 256\n").find("line 257: '!!!!' is not base64"), std::string::npos);
+  EXPECT_NE(ErrorOf(RankFile({}) + "YWI=\n").find("expected '<base64 token> <rank>'"), std::string::npos);
   EXPECT_NE(ErrorOf(RankFile({}) + "YQ== x\n").find("expected"), std::string::npos);
   EXPECT_NE(ErrorOf(RankFile({}) + "YWI= 5\n").find("rank 5 is given twice"), std::string::npos);
   EXPECT_NE(ErrorOf(RankFile({}) + "YWI= 257\n").find("rank 256 is missing"), std::string::npos);
-  EXPECT_NE(ErrorOf("YQ== 16000000\n").find("rank 16000000 is out of range: the file has at most 2 tokens"),
+  EXPECT_NE(ErrorOf("YQ== 16000000\n").find("rank 16000000 is out of range: the file holds at most 2 tokens"),
             std::string::npos) << ErrorOf("YQ== 16000000\n");
   // "abc" with no "ab" or "bc" below it: no pair of lower tokens makes it.
   EXPECT_NE(ErrorOf(RankFile({"abc"})).find("not one merge of two lower-ranked tokens"), std::string::npos);

@@ -100,6 +100,33 @@ std::vector<size_t> MergeBelow(std::string_view bytes, const RankMap& ranks, uin
   return cut;
 }
 
+// The next field of `rest` up to `sep` (which is dropped); all of rest when there is no sep.
+std::string_view SplitOff(std::string_view& rest, char sep) {
+  const size_t at = rest.find(sep);
+  const std::string_view field = rest.substr(0, at);
+  rest.remove_prefix(at == std::string_view::npos ? rest.size() : at + 1);
+  return field;
+}
+
+// Rank -> token bytes as a rank file is read, for both formats: base64 decoding, a rank past the
+// most the file can hold, and a rank given twice are errors naming the place ("<what> <line>").
+struct RankTable {
+  RankTable(size_t max_tokens, std::string_view source) : max(max_tokens), source(source) {}
+  void Put(uint64_t rank, std::string_view base64, std::string_view what, size_t line) {
+    if (!DecodeBase64(base64, decoded)) Fail("{}: {} {}: '{}' is not base64", source, what, line, base64.substr(0, 20));
+    if (rank >= max) {
+      Fail("{}: {} {}: rank {} is out of range: the file holds at most {} tokens", source, what, line, rank, max);
+    }
+    if (tokens.size() <= rank) tokens.resize(rank + 1);
+    if (!tokens[rank].empty()) Fail("{}: {} {}: rank {} is given twice", source, what, line, rank);
+    tokens[rank] = decoded;
+  }
+  size_t max;
+  std::string_view source;
+  std::vector<std::string> tokens;
+  std::string decoded;
+};
+
 // tokens[r] = the bytes of rank r (ranks must be 0..n-1, each once).
 Model ModelFromRanks(std::vector<std::string> tokens, std::string_view pretokenizer, std::string_view source) {
   RankMap ranks;
@@ -180,44 +207,25 @@ Model ParseTiktokenJson(std::string_view bytes, std::string_view source) {
          pat->text.substr(0, 80));
   }
   // At most one token per word of bpe_ranks: a rank beyond that is an error before it is allocated.
-  const size_t max_tokens = static_cast<size_t>(std::count(ranks->text.begin(), ranks->text.end(), ' ')) + 1;
-  std::vector<std::string> tokens;
   std::string_view rest = ranks->text;
-  std::string decoded;
-  size_t line_no = 0;
-  while (!rest.empty()) {
-    ++line_no;
-    const size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  RankTable table(static_cast<size_t>(std::count(rest.begin(), rest.end(), ' ')) + 1, source);
+  for (size_t line_no = 1; !rest.empty(); ++line_no) {
+    std::string_view line = SplitOff(rest, '\n');
     if (line.empty()) continue;
     // "! <first rank> <token> <token> ..."
-    size_t field = 0;
+    if (SplitOff(line, ' ') != "!") Fail("{}: bpe_ranks line {} does not start with '!'", source, line_no);
+    const std::string_view first = SplitOff(line, ' ');
     uint64_t rank = 0;
-    while (!line.empty()) {
-      const size_t sp = line.find(' ');
-      const std::string_view word = line.substr(0, sp);
-      line.remove_prefix(sp == std::string_view::npos ? line.size() : sp + 1);
-      if (field == 0 && word != "!") Fail("{}: bpe_ranks line {} does not start with '!'", source, line_no);
-      if (field == 1) {
-        auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), rank);
-        if (ec != std::errc() || p != word.data() + word.size() || rank > (1u << 24)) {
-          Fail("{}: bpe_ranks line {}: '{}' is not a rank", source, line_no, word.substr(0, 20));
-        }
-      }
-      if (field >= 2) {
-        if (!DecodeBase64(word, decoded)) {
-          Fail("{}: bpe_ranks line {}: '{}' is not base64", source, line_no, word.substr(0, 20));
-        }
-        const uint64_t r = rank + (field - 2);
-        if (r >= max_tokens) Fail("{}: rank {} is out of range: bpe_ranks holds at most {} tokens", source, r, max_tokens);
-        if (tokens.size() <= r) tokens.resize(r + 1);
-        if (!tokens[r].empty()) Fail("{}: rank {} is given twice", source, r);
-        tokens[r] = decoded;
-      }
-      ++field;
+    auto [p, ec] = std::from_chars(first.data(), first.data() + first.size(), rank);
+    if (ec != std::errc() || p != first.data() + first.size() || first.empty()) {
+      Fail("{}: bpe_ranks line {}: '{}' is not a rank", source, line_no, first.substr(0, 20));
+    }
+    for (; !line.empty(); ++rank) {
+      const std::string_view word = SplitOff(line, ' ');
+      table.Put(rank, word, "bpe_ranks line", line_no);
     }
   }
+  std::vector<std::string> tokens = std::move(table.tokens);
   if (tokens.empty()) Fail("{}: no ranks", source);
   return ModelFromRanks(std::move(tokens), pretokenizer, source);
 }
@@ -226,32 +234,20 @@ Model ParseTiktokenRanks(std::string_view bytes, std::string_view source, std::s
   FindPreTokenizer(pretokenizer);  // throws on an unknown name
   // Ranks are 0..n-1 for n tokens: a rank past the number of lines is an error before anything
   // is allocated for it (a one-line file naming rank 16,000,000 must not cost memory).
-  const size_t max_tokens = static_cast<size_t>(std::count(bytes.begin(), bytes.end(), '\n')) + 1;
-  std::vector<std::string> tokens;
-  std::string decoded;
-  size_t line_no = 0;
-  while (!bytes.empty()) {
-    ++line_no;
-    const size_t nl = bytes.find('\n');
-    std::string_view line = bytes.substr(0, nl);
-    bytes.remove_prefix(nl == std::string_view::npos ? bytes.size() : nl + 1);
+  RankTable table(static_cast<size_t>(std::count(bytes.begin(), bytes.end(), '\n')) + 1, source);
+  for (size_t line_no = 1; !bytes.empty(); ++line_no) {
+    std::string_view line = SplitOff(bytes, '\n');
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
-    const size_t sp = line.find(' ');
+    const std::string_view token = SplitOff(line, ' ');
     uint64_t rank = 0;
-    const std::string_view r = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
-    auto [p, ec] = std::from_chars(r.data(), r.data() + r.size(), rank);
-    if (sp == std::string_view::npos || ec != std::errc() || p != r.data() + r.size() || r.empty() ||
-        !DecodeBase64(line.substr(0, sp), decoded)) {
+    auto [p, ec] = std::from_chars(line.data(), line.data() + line.size(), rank);
+    if (token.empty() || line.empty() || ec != std::errc() || p != line.data() + line.size()) {
       Fail("{}:{}: expected '<base64 token> <rank>'", source, line_no);
     }
-    if (rank >= max_tokens) {
-      Fail("{}:{}: rank {} is out of range: the file has at most {} tokens", source, line_no, rank, max_tokens);
-    }
-    if (tokens.size() <= rank) tokens.resize(rank + 1);
-    if (!tokens[rank].empty()) Fail("{}:{}: rank {} is given twice", source, line_no, rank);
-    tokens[rank] = decoded;
+    table.Put(rank, token, "line", line_no);
   }
+  std::vector<std::string> tokens = std::move(table.tokens);
   if (tokens.empty()) Fail("{}: empty rank file", source);
   return ModelFromRanks(std::move(tokens), pretokenizer, source);
 }

@@ -47,24 +47,21 @@ inline constexpr uint8_t kCategoryFlags[9] = {
     kIsSpace,                                  // White_Space
 };
 
-inline CharClass ClassOf(uint32_t cp) {
-  if (cp < 128) return kAsciiClass[cp];
-  const auto* end = kClassRanges + std::size(kClassRanges);
-  const auto* it = std::upper_bound(kClassRanges, end, cp,
-                                    [](uint32_t c, const ClassRange& r) { return c < r.lo; });
-  if (it == kClassRanges) return kOther;
+// The value of the range holding cp in a sorted table of ranges, or `none`.
+template <typename Range, size_t N, typename Value>
+Value RangeLookup(const Range (&table)[N], uint32_t cp, Value Range::*value, Value none) {
+  const Range* it = std::upper_bound(table, table + N, cp, [](uint32_t c, const Range& r) { return c < r.lo; });
+  if (it == table) return none;
   --it;
-  return cp <= it->hi ? it->cls : kOther;
+  return cp <= it->hi ? it->*value : none;
+}
+
+inline CharClass ClassOf(uint32_t cp) {
+  return cp < 128 ? kAsciiClass[cp] : RangeLookup(kClassRanges, cp, &ClassRange::cls, kOther);
 }
 
 inline Category CategoryOf(uint32_t cp) {
-  if (cp < 128) return kAsciiCategory[cp];
-  const auto* end = kCategoryRanges + std::size(kCategoryRanges);
-  const auto* it = std::upper_bound(kCategoryRanges, end, cp,
-                                    [](uint32_t c, const CategoryRange& r) { return c < r.lo; });
-  if (it == kCategoryRanges) return kCatOther;
-  --it;
-  return cp <= it->hi ? it->cat : kCatOther;
+  return cp < 128 ? kAsciiCategory[cp] : RangeLookup(kCategoryRanges, cp, &CategoryRange::cat, kCatOther);
 }
 
 // Marks a byte that does not start a valid UTF-8 sequence. Pre-tokenizers treat it as one code point
