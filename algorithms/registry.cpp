@@ -19,6 +19,7 @@ std::unique_ptr<Encoder> MakeNaiveEncoder(const Vocabulary&);
 std::unique_ptr<Encoder> MakeRankEncoder(const Vocabulary&);
 std::unique_ptr<Encoder> MakeHeapEncoder(const Vocabulary&);
 std::unique_ptr<Encoder> MakeHybridEncoder(const Vocabulary&);
+std::unique_ptr<Encoder> MakeBacktrackEncoder(const Vocabulary&);
 std::unique_ptr<Encoder> MakeCachedEncoder(const Vocabulary&);
 
 const PreTokenizer& WhitespacePreTokenizer();
@@ -46,6 +47,8 @@ constexpr EncoderInfo kEncoders[] = {
      MakeHeapEncoder},
     {"hybrid", "rank's scan below 16 bytes, heap from there: fast on words, never quadratic", true,
      MakeHybridEncoder},
+    {"backtrack", "longest match, shortened until the pair with the previous token is valid: linear",
+     true, MakeBacktrackEncoder},
     {"cached", "bounded piece cache (64K pieces of <= 48 bytes) in front of hybrid", true,
      MakeCachedEncoder},
 };

@@ -5,9 +5,13 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <typeindex>
 #include <vector>
 
 #include "algorithms/core/types.h"
@@ -38,11 +42,27 @@ class Vocabulary {
   // Appends the bytes of ids to out; throws bpe::Error on an id that is not in the vocabulary.
   void Decode(std::span<const TokenId> ids, std::string& out) const;
 
+  // Tables an encoder derives from the vocabulary (the backtracking encoder's trie, say), built as
+  // T(vocab) on the first call, under a lock, then shared read-only by every encoder instance and
+  // thread: an encoder factory calls this, so the cost is paid once per vocabulary, not per thread.
+  template <typename T>
+  const T& Derived() const {
+    std::lock_guard<std::mutex> lock(derived_->mutex);
+    std::shared_ptr<const void>& slot = derived_->tables[std::type_index(typeid(T))];
+    if (!slot) slot = std::make_shared<const T>(*this);
+    return *static_cast<const T*>(slot.get());
+  }
+
  private:
+  struct DerivedTables {
+    std::mutex mutex;
+    std::map<std::type_index, std::shared_ptr<const void>> tables;
+  };
   MergeList merges_;
   std::string bytes_;              // all token byte strings, back to back
   std::vector<uint32_t> offsets_;  // token id -> start in bytes_; one extra entry at the end
   boost::unordered_flat_map<uint64_t, uint32_t> ranks_;  // PairKey -> merge rank
+  std::unique_ptr<DerivedTables> derived_ = std::make_unique<DerivedTables>();
 };
 
 }  // namespace bpe
