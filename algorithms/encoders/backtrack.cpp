@@ -23,6 +23,7 @@
 
 #include "algorithms/core/encoder.h"
 #include "algorithms/core/error.h"
+#include "algorithms/core/short_key.h"
 
 namespace bpe {
 
@@ -32,32 +33,58 @@ namespace {
 
 constexpr TokenId kNone = UINT32_MAX;
 
+// Per token, what the search needs, in one 16-byte record (one cache line fetch, not four).
+struct TokenInfo {
+  TokenId left, right;  // a merge token's two parts; a byte is both its own parts
+  TokenId next_prefix;  // longest usable token that is a proper prefix; kNone for bytes
+  uint32_t length;      // bytes
+};
+
+// A trie edge's target: the child node, and the usable token ending there (kNone if none), in one
+// word so that a step is one memory access.
+inline uint64_t Edge(uint32_t node, TokenId token) { return node | (uint64_t{token} << 32); }
+inline uint32_t EdgeNode(uint64_t e) { return static_cast<uint32_t>(e); }
+inline TokenId EdgeToken(uint64_t e) { return static_cast<TokenId>(e >> 32); }
+
 struct BacktrackTables {
-  std::vector<TokenId> left, right;  // a merge token's two parts; a byte is both its own parts
-  std::vector<uint32_t> length;      // bytes per token
-  std::vector<TokenId> next_prefix;  // longest usable token that is a proper prefix; kNone for bytes
-  // Trie of the usable tokens' bytes. Node 0 is the root and node 1 + b the child for byte b (every
-  // byte is a token); deeper edges are hashed as (node << 8 | byte) -> child.
-  std::vector<TokenId> node_token;  // token ending at each node, or kNone
-  boost::unordered_flat_map<uint64_t, uint32_t> edges;
+  std::vector<TokenInfo> info;
+  // Trie of the usable tokens' bytes. The first byte b leads to node 1 + b (every byte is a token),
+  // the first two bytes through a dense 65536-entry table (0: no such prefix), deeper edges through
+  // a hash map keyed (node << 8 | byte).
+  std::vector<uint64_t> two;
+  boost::unordered_flat_map<uint64_t, uint64_t> edges;
+  // The usable tokens of 2..16 bytes by their packed bytes (open addressing, at most half full):
+  // when the rest of a piece is one token, as it mostly is, one probe finds it instead of a trie walk
+  // of one memory access per byte.
+  struct Whole {  // 24 bytes: the token sits in the key's padding
+    uint64_t lo = 0, hi = 0;
+    uint32_t length = 0;  // 0: empty
+    TokenId token = kNone;
+  };
+  std::vector<Whole> whole;
+  int whole_shift = 64;
+
+  TokenId FindWhole(std::string_view s) const {
+    const ShortKey key = PackShort(s);
+    for (size_t i = HashShort(key) >> whole_shift;; i = (i + 1) & (whole.size() - 1)) {
+      const Whole& w = whole[i];
+      if (w.length == 0) return kNone;
+      if (w.lo == key.lo && w.hi == key.hi && w.length == key.length) return w.token;
+    }
+  }
 
   explicit BacktrackTables(const Vocabulary& v) {
     const size_t n = v.size();
-    left.resize(n);
-    right.resize(n);
-    length.resize(n);
-    next_prefix.assign(n, kNone);
+    info.resize(n);
     for (TokenId t = 0; t < n; ++t) {
-      length[t] = static_cast<uint32_t>(v.TokenBytes(t).size());
-      if (t < kByteAlphabet) {
-        left[t] = right[t] = t;
-      } else {
-        left[t] = v.merges()[t - kByteAlphabet].left;
-        right[t] = v.merges()[t - kByteAlphabet].right;
-      }
+      const bool byte = t < kByteAlphabet;
+      info[t].left = byte ? t : v.merges()[t - kByteAlphabet].left;
+      info[t].right = byte ? t : v.merges()[t - kByteAlphabet].right;
+      info[t].next_prefix = kNone;
+      info[t].length = static_cast<uint32_t>(v.TokenBytes(t).size());
     }
-    node_token.assign(1 + kByteAlphabet, kNone);
-    for (TokenId b = 0; b < kByteAlphabet; ++b) node_token[1 + b] = b;
+    two.assign(size_t{1} << 16, 0);
+    uint32_t nodes = 1 + kByteAlphabet;
 
     // A token is usable when its bytes encode to it alone. Its parts are then usable too (they
     // encode alone inside it), so one pass in id order can test each merge token with a reference
@@ -65,35 +92,52 @@ struct BacktrackTables {
     std::vector<char> usable(n, 0);
     std::fill(usable.begin(), usable.begin() + std::min<size_t>(n, kByteAlphabet), 1);
     auto reference = MakeHybridEncoder(v);
-    std::vector<TokenId> ids;
+    std::vector<TokenId> ids, short_tokens;
     for (TokenId t = kByteAlphabet; t < n; ++t) {
-      if (!usable[left[t]] || !usable[right[t]]) continue;
+      if (!usable[info[t].left] || !usable[info[t].right]) continue;
       ids.clear();
       reference->EncodePiece(v.TokenBytes(t), ids);
       if (ids.size() != 1 || ids[0] != t) continue;
       usable[t] = 1;
       const std::string_view bytes = v.TokenBytes(t);
-      uint32_t node = 1 + static_cast<uint8_t>(bytes[0]);
-      for (size_t i = 1; i < bytes.size(); ++i) {
-        const uint64_t key = (uint64_t{node} << 8) | static_cast<uint8_t>(bytes[i]);
-        auto [it, added] = edges.try_emplace(key, static_cast<uint32_t>(node_token.size()));
-        if (added) node_token.push_back(kNone);
-        node = it->second;
+      uint64_t* edge = &two[TwoKey(bytes)];
+      if (*edge == 0) *edge = Edge(nodes++, kNone);
+      for (size_t i = 2; i < bytes.size(); ++i) {
+        const uint64_t key = (uint64_t{EdgeNode(*edge)} << 8) | static_cast<uint8_t>(bytes[i]);
+        auto [it, added] = edges.try_emplace(key, Edge(nodes, kNone));
+        nodes += added;
+        edge = &it->second;
       }
-      node_token[node] = t;
+      *edge = Edge(EdgeNode(*edge), t);
+      if (bytes.size() <= kShortKeyMaxBytes) short_tokens.push_back(t);
+    }
+    size_t slots = 2;
+    for (whole_shift = 63; slots < 2 * short_tokens.size(); slots *= 2) --whole_shift;
+    whole.resize(slots);
+    for (TokenId t : short_tokens) {
+      const ShortKey key = PackShort(v.TokenBytes(t));
+      size_t i = HashShort(key) >> whole_shift;
+      while (whole[i].length != 0) i = (i + 1) & (slots - 1);
+      whole[i] = Whole{key.lo, key.hi, key.length, t};
     }
     // A prefix may be a later token than the one it starts (ids follow merge order, not length), so
     // next_prefix waits for the whole trie.
     for (TokenId t = kByteAlphabet; t < n; ++t) {
       if (!usable[t]) continue;
       const std::string_view bytes = v.TokenBytes(t);
-      uint32_t node = 1 + static_cast<uint8_t>(bytes[0]);
-      next_prefix[t] = static_cast<uint8_t>(bytes[0]);
-      for (size_t i = 1; i + 1 < bytes.size(); ++i) {
-        node = edges.find((uint64_t{node} << 8) | static_cast<uint8_t>(bytes[i]))->second;
-        if (node_token[node] != kNone) next_prefix[t] = node_token[node];
+      info[t].next_prefix = static_cast<uint8_t>(bytes[0]);
+      if (bytes.size() == 2) continue;
+      uint64_t edge = two[TwoKey(bytes)];
+      if (EdgeToken(edge) != kNone) info[t].next_prefix = EdgeToken(edge);
+      for (size_t i = 2; i + 1 < bytes.size(); ++i) {
+        edge = edges.find((uint64_t{EdgeNode(edge)} << 8) | static_cast<uint8_t>(bytes[i]))->second;
+        if (EdgeToken(edge) != kNone) info[t].next_prefix = EdgeToken(edge);
       }
     }
+  }
+
+  static size_t TwoKey(std::string_view s) {
+    return (size_t{static_cast<uint8_t>(s[0])} << 8) | static_cast<uint8_t>(s[1]);
   }
 };
 
@@ -103,22 +147,33 @@ class BacktrackEncoder final : public Encoder {
 
   void EncodePiece(std::string_view piece, std::vector<TokenId>& out) override {
     const size_t n = piece.size();
+    // Most pieces of text are one token: one probe, no search state.
+    if (n == 1) {
+      out.push_back(static_cast<uint8_t>(piece[0]));
+      return;
+    }
+    if (n <= kShortKeyMaxBytes) {
+      if (const TokenId t = t_.FindWhole(piece); t != kNone) {
+        out.push_back(t);
+        return;
+      }
+    }
     dead_.assign(n / 64 + 1, 0);  // bit i: no encoding of the piece has a token ending at i
     tokens_.clear();
     size_t pos = 0;
-    TokenId candidate = LongestMatch(piece, 0);
+    Match candidate = LongestMatch(piece, 0);
     while (pos < n) {
       const TokenId last = tokens_.empty() ? kNone : tokens_.back();
-      for (TokenId t = candidate;;) {
-        const size_t end = pos + t_.length[t];
-        if (!Dead(end) && (last == kNone || PairValid(last, t))) {
-          tokens_.push_back(t);
+      for (Match m = candidate;;) {
+        const size_t end = pos + m.length;
+        if (!Dead(end) && (last == kNone || PairValid(last, m.token))) {
+          tokens_.push_back(m.token);
           pos = end;
           if (pos < n) candidate = LongestMatch(piece, pos);
           break;
         }
-        if (t_.next_prefix[t] != kNone) {
-          t = t_.next_prefix[t];
+        if (const TokenId shorter = t_.info[m.token].next_prefix; shorter != kNone) {
+          m = Match{shorter, t_.info[shorter].length};
           continue;
         }
         // Nothing fits after `last`: pos is dead; retry last's position with shorter tokens. The
@@ -126,8 +181,8 @@ class BacktrackEncoder final : public Encoder {
         if (last == kNone) Fail("backtrack: no valid encoding found (vocabulary tables are inconsistent)");
         dead_[pos / 64] |= uint64_t{1} << (pos % 64);
         tokens_.pop_back();
-        pos -= t_.length[last];
-        candidate = last;
+        candidate = Match{last, t_.info[last].length};
+        pos -= candidate.length;
         break;
       }
     }
@@ -135,17 +190,31 @@ class BacktrackEncoder final : public Encoder {
   }
 
  private:
+  struct Match {
+    TokenId token;
+    uint32_t length;
+  };
+
   bool Dead(size_t i) const { return (dead_[i / 64] >> (i % 64)) & 1; }
 
   // The longest usable token that starts piece[pos..].
-  TokenId LongestMatch(std::string_view piece, size_t pos) const {
-    uint32_t node = 1 + static_cast<uint8_t>(piece[pos]);
-    TokenId best = static_cast<uint8_t>(piece[pos]);
-    for (size_t i = pos + 1; i < piece.size(); ++i) {
-      const auto it = t_.edges.find((uint64_t{node} << 8) | static_cast<uint8_t>(piece[i]));
+  Match LongestMatch(std::string_view piece, size_t pos) const {
+    const size_t rest = piece.size() - pos;
+    Match best{static_cast<uint8_t>(piece[pos]), 1};
+    if (rest == 1) return best;
+    if (rest <= kShortKeyMaxBytes) {
+      if (const TokenId t = t_.FindWhole(piece.substr(pos)); t != kNone) {
+        return Match{t, static_cast<uint32_t>(rest)};
+      }
+    }
+    uint64_t edge = t_.two[BacktrackTables::TwoKey(piece.substr(pos))];
+    if (edge == 0) return best;
+    if (EdgeToken(edge) != kNone) best = Match{EdgeToken(edge), 2};
+    for (size_t i = pos + 2; i < piece.size(); ++i) {
+      const auto it = t_.edges.find((uint64_t{EdgeNode(edge)} << 8) | static_cast<uint8_t>(piece[i]));
       if (it == t_.edges.end()) break;
-      node = it->second;
-      if (t_.node_token[node] != kNone) best = t_.node_token[node];
+      edge = it->second;
+      if (EdgeToken(edge) != kNone) best = Match{EdgeToken(edge), static_cast<uint32_t>(i + 1 - pos)};
     }
     return best;
   }
@@ -162,18 +231,18 @@ class BacktrackEncoder final : public Encoder {
       if (rank != Vocabulary::kNoRank && MergedId(rank) < limit) return false;
       if (a > b) {
         limit = a;
-        a = t_.right[a];
+        a = t_.info[a].right;
         if (a == limit) {  // a is a byte: only b can be undone further
           limit = b + 1;
-          b = t_.left[b];
+          b = t_.info[b].left;
           if (b + 1 == limit) return true;
         }
       } else {
         limit = b + 1;
-        b = t_.left[b];
+        b = t_.info[b].left;
         if (b + 1 == limit) {  // b is a byte
           limit = a;
-          a = t_.right[a];
+          a = t_.info[a].right;
           if (a == limit) return true;
         }
       }
