@@ -50,9 +50,11 @@ void ReadFileInBlocks(const std::string& path, size_t block,
   const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(
       is_stdin ? stdin : std::fopen(path.c_str(), "rb"), is_stdin ? [](std::FILE*) { return 0; } : std::fclose);
   if (!file) Fail("cannot open '{}': {}", path, std::strerror(errno));
-  std::string buffer(block, '\0');
+  // Not zero-filled: only the pages fread writes are touched (a 3 MB file costs 3 MB of page faults,
+  // not the whole block's).
+  const auto buffer = std::make_unique_for_overwrite<char[]>(block);
   size_t got;
-  while ((got = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) fn({buffer.data(), got});
+  while ((got = std::fread(buffer.get(), 1, block, file.get())) > 0) fn({buffer.get(), got});
   if (std::ferror(file.get())) {
     Fail("cannot read {}: {}", is_stdin ? "standard input" : "'" + path + "'", std::strerror(errno));
   }
