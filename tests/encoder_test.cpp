@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
+#include <set>
 
 #include "algorithms/core/error.h"
 #include "algorithms/core/vocabulary.h"
@@ -69,6 +71,58 @@ TEST_P(EncoderTest, ManyDistinctPiecesStayExact) {
   }
   const Vocabulary v(test::TrainModel(Count(text.substr(0, 50'000), "whitespace"), 600));
   ExpectSameAsReference(v, "whitespace", text);
+}
+
+// Merge lists no trainer would emit (tiktoken-derived vocabularies are like this): tokens whose
+// bytes repeat an earlier token's, tokens no text encodes to, merges of rarely adjacent tokens. Over
+// a 3-letter alphabet every short text hits them. `backtrack` must leave the unreachable tokens out
+// and still find the one encoding.
+TEST_P(EncoderTest, MatchesReferenceOnRandomMergeLists) {
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 400; ++trial) {
+    MergeList merges;
+    std::set<uint64_t> seen;
+    const size_t wanted = 1 + rng() % 12;
+    for (size_t k = 0; k < 4 * wanted && merges.size() < wanted; ++k) {
+      auto pick = [&] {
+        const size_t x = rng() % (3 + merges.size());
+        return x < 3 ? static_cast<TokenId>('a' + x) : MergedId(x - 3);
+      };
+      const Pair p{pick(), pick()};
+      if (seen.insert(PairKey(p)).second) merges.push_back(p);
+    }
+    const Vocabulary v(merges);
+    std::string text;
+    for (int piece = 0; piece < 40; ++piece) {
+      text += ' ';
+      for (size_t n = 1 + rng() % 14; n > 0; --n) text += static_cast<char>('a' + rng() % 3);
+    }
+    ExpectSameAsReference(v, "whitespace", text);
+    if (HasFatalFailure()) {
+      ADD_FAILURE() << "trial " << trial << ", " << merges.size() << " merges";
+      return;
+    }
+  }
+}
+
+// Pieces of 1..17 bytes that differ in one byte, NUL and 0xFF bytes included: a cache that packs
+// short pieces into machine words must keep every one of them apart.
+TEST_P(EncoderTest, MatchesReferenceOnShortPiecesThatDifferInOneByte) {
+  const std::string alphabet("ab\0\xff", 4);
+  std::string text;
+  for (size_t length = 1; length <= 17; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      for (char c : alphabet) {
+        std::string piece(length, 'a');
+        piece[at] = c;
+        text += piece;
+        text += ' ';
+      }
+    }
+  }
+  const Vocabulary v(test::TrainModel(Count(text, "whitespace"), 400));
+  ExpectSameAsReference(v, "whitespace", text);
+  ExpectSameAsReference(v, "whitespace", text);  // second pass: from a cache, where there is one
 }
 
 TEST(CachedEncoder, ReportsItsHitRateAndHitsOnNaturalText) {
