@@ -49,7 +49,7 @@ constexpr EncoderInfo kEncoders[] = {
      MakeHybridEncoder},
     {"backtrack", "longest match, shortened until the pair with the previous token is valid: linear",
      true, MakeBacktrackEncoder},
-    {"cached", "bounded piece cache (64K pieces of <= 16 bytes) in front of backtrack", true,
+    {"cached", "backtrack + bounded cache (64K) of its multi-token pieces of <= 16 bytes", true,
      MakeCachedEncoder},
 };
 

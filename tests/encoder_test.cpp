@@ -136,10 +136,12 @@ TEST(CachedEncoder, ReportsItsHitRateAndHitsOnNaturalText) {
   const auto counters = encoder->Counters();
   std::map<std::string, double> c(counters.begin(), counters.end());
   ASSERT_EQ(c.count("cache_hit_rate"), 1u);
-  EXPECT_LE(c["cache_hits"] + c["cache_misses"], pieces);
-  EXPECT_GT(c["cache_hits"] + c["cache_misses"], pieces * 0.95);  // nearly every piece is short
+  const double short_pieces = c["whole_token_pieces"] + c["cache_hits"] + c["cache_misses"];
+  EXPECT_LE(short_pieces, pieces);
+  EXPECT_GT(short_pieces, pieces * 0.95);  // nearly every piece is short
+  EXPECT_GT(c["whole_token_pieces"], pieces * 0.3);  // common words are tokens, even at vocab 1000
   EXPECT_DOUBLE_EQ(c["cache_hit_rate"], c["cache_hits"] / (c["cache_hits"] + c["cache_misses"]));
-  EXPECT_GT(c["cache_hit_rate"], 0.8);  // English repeats its words
+  EXPECT_GT(c["cache_hit_rate"], 0.5);  // English repeats its words, multi-token ones too (0.69)
 }
 
 TEST_P(EncoderTest, MatchesReferenceOnCorporaWithModelsOfSeveralSizes) {

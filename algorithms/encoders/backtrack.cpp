@@ -1,23 +1,25 @@
-// Encoder `backtrack`: linear-time exact BPE without simulating the merges (the approach of GitHub's
-// `bpe` crate and the "valid encoding" literature; this is our own code).
+// Encoder `backtrack`: linear-time exact BPE without simulating the merges (the approach of
+// GitHub's `bpe` crate and the "valid encoding" literature; this is our own code).
 //
-// Two facts make it work. (1) Every token in a BPE encoding is its own encoding: the merges inside a
-// token's span never see its neighbours, so they run as when the token's bytes are encoded alone.
+// Two facts make it work. (1) Every token in a BPE encoding is its own encoding: the merges inside
+// a token's span never see its neighbours, so they run as when the token's bytes are encoded alone.
 // Tokens whose bytes encode to something else (a later duplicate of an earlier token's bytes, say)
 // never appear, and are left out here. (2) A sequence of such tokens is THE encoding of its bytes
-// exactly when every adjacent pair is: encoding bytes(a) + bytes(b) gives a, b. That pair test needs
-// no text: walk down a's right edge and b's left edge of their merge trees, undoing the later-formed
-// of the two first, and fail if some pair across the boundary has a merge that would fire before
-// the tokens on either side were formed (PairValid).
+// exactly when every adjacent pair is: encoding bytes(a) + bytes(b) gives a, b. That pair test
+// needs no text: walk down a's right edge and b's left edge of their merge trees, undoing the
+// later-formed of the two first, and fail if some pair across the boundary has a merge that would
+// fire before the tokens on either side were formed (PairValid).
 //
 // So: take the longest token that is a prefix of the rest of the piece (a trie walk), shorten it
-// (next_prefix) until it ends at a position not yet known dead and pairs validly with the token before
-// it, and when even one byte fails, mark the current position dead and back off one token. Each
-// position is marked dead at most once; in practice the first candidate almost always fits.
+// (next_prefix) until it ends at a position not yet known dead and pairs validly with the token
+// before it, and when even one byte fails, mark the current position dead and back off one token.
+// Each position is marked dead at most once; in practice the first candidate almost always fits.
 //
 // Cost: O(n x longest token) trie steps in the worst case, O(n) on text; no per-token allocation
 // (scratch vectors are reused). The tables (trie, splits, next_prefix) are derived once per
 // vocabulary and shared by all instances (Vocabulary::Derived).
+#include "algorithms/encoders/backtrack.h"
+
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <memory>
 
@@ -31,7 +33,7 @@ std::unique_ptr<Encoder> MakeHybridEncoder(const Vocabulary&);
 
 namespace {
 
-constexpr TokenId kNone = UINT32_MAX;
+constexpr TokenId kNone = BacktrackEncoder::kNone;
 
 // Per token, what the search needs, in one 16-byte record (one cache line fetch, not four).
 struct TokenInfo {
@@ -46,6 +48,8 @@ inline uint64_t Edge(uint32_t node, TokenId token) { return node | (uint64_t{tok
 inline uint32_t EdgeNode(uint64_t e) { return static_cast<uint32_t>(e); }
 inline TokenId EdgeToken(uint64_t e) { return static_cast<TokenId>(e >> 32); }
 
+}  // namespace
+
 struct BacktrackTables {
   std::vector<TokenInfo> info;
   // Trie of the usable tokens' bytes. The first byte b leads to node 1 + b (every byte is a token),
@@ -54,8 +58,8 @@ struct BacktrackTables {
   std::vector<uint64_t> two;
   boost::unordered_flat_map<uint64_t, uint64_t> edges;
   // The usable tokens of 2..16 bytes by their packed bytes (open addressing, at most half full):
-  // when the rest of a piece is one token, as it mostly is, one probe finds it instead of a trie walk
-  // of one memory access per byte.
+  // when the rest of a piece is one token, as it mostly is, one probe finds it instead of a trie
+  // walk of one memory access per byte.
   struct Whole {  // 24 bytes: the token sits in the key's padding
     uint64_t lo = 0, hi = 0;
     uint32_t length = 0;  // 0: empty
@@ -141,120 +145,109 @@ struct BacktrackTables {
   }
 };
 
-class BacktrackEncoder final : public Encoder {
- public:
-  explicit BacktrackEncoder(const Vocabulary& v) : Encoder(v), t_(v.Derived<BacktrackTables>()) {}
+BacktrackEncoder::BacktrackEncoder(const Vocabulary& v)
+    : Encoder(v), t_(v.Derived<BacktrackTables>()) {}
 
-  void EncodePiece(std::string_view piece, std::vector<TokenId>& out) override {
-    const size_t n = piece.size();
-    // Most pieces of text are one token: one probe, no search state.
-    if (n == 1) {
-      out.push_back(static_cast<uint8_t>(piece[0]));
+TokenId BacktrackEncoder::WholeToken(std::string_view piece) const {
+  return piece.size() == 1 ? static_cast<uint8_t>(piece[0]) : t_.FindWhole(piece);
+}
+
+void BacktrackEncoder::EncodePiece(std::string_view piece, std::vector<TokenId>& out) {
+  const size_t n = piece.size();
+  // Most pieces of text are one token: one probe, no search state.
+  if (n == 1) {
+    out.push_back(static_cast<uint8_t>(piece[0]));
+    return;
+  }
+  if (n <= kShortKeyMaxBytes) {
+    if (const TokenId t = t_.FindWhole(piece); t != kNone) {
+      out.push_back(t);
       return;
     }
-    if (n <= kShortKeyMaxBytes) {
-      if (const TokenId t = t_.FindWhole(piece); t != kNone) {
-        out.push_back(t);
-        return;
-      }
-    }
-    dead_.assign(n / 64 + 1, 0);  // bit i: no encoding of the piece has a token ending at i
-    tokens_.clear();
-    size_t pos = 0;
-    Match candidate = LongestMatch(piece, 0);
-    while (pos < n) {
-      const TokenId last = tokens_.empty() ? kNone : tokens_.back();
-      for (Match m = candidate;;) {
-        const size_t end = pos + m.length;
-        if (!Dead(end) && (last == kNone || PairValid(last, m.token))) {
-          tokens_.push_back(m.token);
-          pos = end;
-          if (pos < n) candidate = LongestMatch(piece, pos);
-          break;
-        }
-        if (const TokenId shorter = t_.info[m.token].next_prefix; shorter != kNone) {
-          m = Match{shorter, t_.info[shorter].length};
-          continue;
-        }
-        // Nothing fits after `last`: pos is dead; retry last's position with shorter tokens. The
-        // piece's own encoding always survives, so there is a token to back off (checked anyway).
-        if (last == kNone) Fail("backtrack: no valid encoding found (vocabulary tables are inconsistent)");
-        dead_[pos / 64] |= uint64_t{1} << (pos % 64);
-        tokens_.pop_back();
-        candidate = Match{last, t_.info[last].length};
-        pos -= candidate.length;
+  }
+  dead_.assign(n / 64 + 1, 0);  // bit i: no encoding of the piece has a token ending at i
+  tokens_.clear();
+  size_t pos = 0;
+  Match candidate = LongestMatch(piece, 0);
+  while (pos < n) {
+    const TokenId last = tokens_.empty() ? kNone : tokens_.back();
+    for (Match m = candidate;;) {
+      const size_t end = pos + m.length;
+      if (!Dead(end) && (last == kNone || PairValid(last, m.token))) {
+        tokens_.push_back(m.token);
+        pos = end;
+        if (pos < n) candidate = LongestMatch(piece, pos);
         break;
       }
-    }
-    out.insert(out.end(), tokens_.begin(), tokens_.end());
-  }
-
- private:
-  struct Match {
-    TokenId token;
-    uint32_t length;
-  };
-
-  bool Dead(size_t i) const { return (dead_[i / 64] >> (i % 64)) & 1; }
-
-  // The longest usable token that starts piece[pos..].
-  Match LongestMatch(std::string_view piece, size_t pos) const {
-    const size_t rest = piece.size() - pos;
-    Match best{static_cast<uint8_t>(piece[pos]), 1};
-    if (rest == 1) return best;
-    if (rest <= kShortKeyMaxBytes) {
-      if (const TokenId t = t_.FindWhole(piece.substr(pos)); t != kNone) {
-        return Match{t, static_cast<uint32_t>(rest)};
+      if (const TokenId shorter = t_.info[m.token].next_prefix; shorter != kNone) {
+        m = Match{shorter, t_.info[shorter].length};
+        continue;
       }
+      // Nothing fits after `last`: pos is dead; retry last's position with shorter tokens. The
+      // piece's own encoding always survives, so there is a token to back off (checked anyway).
+      if (last == kNone)
+        Fail("backtrack: no valid encoding found (vocabulary tables are inconsistent)");
+      dead_[pos / 64] |= uint64_t{1} << (pos % 64);
+      tokens_.pop_back();
+      candidate = Match{last, t_.info[last].length};
+      pos -= candidate.length;
+      break;
     }
-    uint64_t edge = t_.two[BacktrackTables::TwoKey(piece.substr(pos))];
-    if (edge == 0) return best;
-    if (EdgeToken(edge) != kNone) best = Match{EdgeToken(edge), 2};
-    for (size_t i = pos + 2; i < piece.size(); ++i) {
-      const auto it = t_.edges.find((uint64_t{EdgeNode(edge)} << 8) | static_cast<uint8_t>(piece[i]));
-      if (it == t_.edges.end()) break;
-      edge = it->second;
-      if (EdgeToken(edge) != kNone) best = Match{EdgeToken(edge), static_cast<uint32_t>(i + 1 - pos)};
-    }
-    return best;
   }
+  out.insert(out.end(), tokens_.begin(), tokens_.end());
+}
 
-  // Whether encoding bytes(a) + bytes(b) gives a, b. Undo the later-formed token's last merge first
-  // (ids are merge order), keeping `limit`: a merge across the boundary with an id below it would
-  // have fired before the undone token formed. When b is undone, limit is b + 1: a crossing merge
-  // with b's own id is the same pair further left, and the leftmost occurrence wins.
-  bool PairValid(TokenId a, TokenId b) const {
-    const Vocabulary& v = vocab();
-    uint32_t limit = UINT32_MAX;
-    for (;;) {
-      const uint32_t rank = v.Rank(a, b);
-      if (rank != Vocabulary::kNoRank && MergedId(rank) < limit) return false;
-      if (a > b) {
-        limit = a;
-        a = t_.info[a].right;
-        if (a == limit) {  // a is a byte: only b can be undone further
-          limit = b + 1;
-          b = t_.info[b].left;
-          if (b + 1 == limit) return true;
-        }
-      } else {
+// The longest usable token that starts piece[pos..].
+BacktrackEncoder::Match BacktrackEncoder::LongestMatch(std::string_view piece, size_t pos) const {
+  const size_t rest = piece.size() - pos;
+  Match best{static_cast<uint8_t>(piece[pos]), 1};
+  if (rest == 1) return best;
+  if (rest <= kShortKeyMaxBytes) {
+    if (const TokenId t = t_.FindWhole(piece.substr(pos)); t != kNone) {
+      return Match{t, static_cast<uint32_t>(rest)};
+    }
+  }
+  uint64_t edge = t_.two[BacktrackTables::TwoKey(piece.substr(pos))];
+  if (edge == 0) return best;
+  if (EdgeToken(edge) != kNone) best = Match{EdgeToken(edge), 2};
+  for (size_t i = pos + 2; i < piece.size(); ++i) {
+    const auto it = t_.edges.find((uint64_t{EdgeNode(edge)} << 8) | static_cast<uint8_t>(piece[i]));
+    if (it == t_.edges.end()) break;
+    edge = it->second;
+    if (EdgeToken(edge) != kNone) best = Match{EdgeToken(edge), static_cast<uint32_t>(i + 1 - pos)};
+  }
+  return best;
+}
+
+// Whether encoding bytes(a) + bytes(b) gives a, b. Undo the later-formed token's last merge first
+// (ids are merge order), keeping `limit`: a merge across the boundary with an id below it would
+// have fired before the undone token formed. When b is undone, limit is b + 1: a crossing merge
+// with b's own id is the same pair further left, and the leftmost occurrence wins.
+bool BacktrackEncoder::PairValid(TokenId a, TokenId b) const {
+  const Vocabulary& v = vocab();
+  uint32_t limit = UINT32_MAX;
+  for (;;) {
+    const uint32_t rank = v.Rank(a, b);
+    if (rank != Vocabulary::kNoRank && MergedId(rank) < limit) return false;
+    if (a > b) {
+      limit = a;
+      a = t_.info[a].right;
+      if (a == limit) {  // a is a byte: only b can be undone further
         limit = b + 1;
         b = t_.info[b].left;
-        if (b + 1 == limit) {  // b is a byte
-          limit = a;
-          a = t_.info[a].right;
-          if (a == limit) return true;
-        }
+        if (b + 1 == limit) return true;
+      }
+    } else {
+      limit = b + 1;
+      b = t_.info[b].left;
+      if (b + 1 == limit) {  // b is a byte
+        limit = a;
+        a = t_.info[a].right;
+        if (a == limit) return true;
       }
     }
   }
-
-  const BacktrackTables& t_;
-  std::vector<TokenId> tokens_;
-  std::vector<uint64_t> dead_;
-};
-
-}  // namespace
+}
 
 std::unique_ptr<Encoder> MakeBacktrackEncoder(const Vocabulary& v) {
   return std::make_unique<BacktrackEncoder>(v);
