@@ -135,14 +135,17 @@ std::vector<TokenId> EncodeText(std::string_view text, const PreTokenizer& pre,
     return std::move(parts[0]);
   }
   {
+    // The calling thread takes the first chunk: one thread fewer to start, and its ids are already
+    // where the result goes.
     std::vector<std::jthread> workers;
-    for (size_t i = 0; i < chunks.size(); ++i) workers.emplace_back(work, i);
+    for (size_t i = 1; i < chunks.size(); ++i) workers.emplace_back(work, i);
+    work(0);
   }
   size_t total = 0;
   for (const auto& p : parts) total += p.size();
-  std::vector<TokenId> ids;
+  std::vector<TokenId> ids = std::move(parts[0]);
   ids.reserve(total);
-  for (const auto& p : parts) ids.insert(ids.end(), p.begin(), p.end());
+  for (size_t i = 1; i < parts.size(); ++i) ids.insert(ids.end(), parts[i].begin(), parts[i].end());
   return ids;
 }
 
