@@ -89,7 +89,8 @@ options:
                        ids are then tiktoken's and match tiktoken's encode_ordinary
   --pretokenizer P     the pattern of a .tiktoken file (gpt2, cl100k, o200k), when its file name
                        does not say
-  --algorithm NAME     encoder (default: cached, the fastest; see bpebench list); all give identical ids
+  --algorithm NAME     encoder (default: cached, i.e. backtrack with a piece cache; see bpebench
+                       list); all give identical ids
   --threads T          encode in T chunks split at piece boundaries, 1..256 (default: 1)
   --binary             accept input that is not valid UTF-8 or holds NUL bytes
 )";
