@@ -159,8 +159,8 @@ class TiktokenExact(unittest.TestCase):
     """bpebench encode --model <tiktoken vocabulary> gives tiktoken's own ids (encode_ordinary, npm
     tiktoken run by Node) on every shared corpus, whole, with every encoder but naive; naive (the
     definition, O(merges x length)) on the first 5 KB of each corpus. BPEBENCH_TIKTOKEN_EXACT_MAX_BYTES
-    caps each corpus (whole code points) to keep CI short: .ci/run checks the first 4 MB of each
-    (all of every corpus but gutenberg93), scripts/test by hand checks them whole."""
+    caps each corpus (whole code points) to keep CI short: .ci/run checks the first 3.2 MB of each
+    (gutenberg5, tinyshakespeare and udhr59 whole), scripts/test by hand checks them whole."""
 
     def test_every_vocabulary_every_corpus_every_encoder(self):
         corpora = [l.split("\t")[1] for l in run(CLI, "list", text=True).stdout.splitlines()
