@@ -154,21 +154,15 @@ TokenId BacktrackEncoder::WholeToken(std::string_view piece) const {
 
 void BacktrackEncoder::EncodePiece(std::string_view piece, std::vector<TokenId>& out) {
   const size_t n = piece.size();
-  // Most pieces of text are one token: one probe, no search state.
-  if (n == 1) {
-    out.push_back(static_cast<uint8_t>(piece[0]));
+  Match candidate = LongestMatch(piece, 0);
+  // Most pieces of text are one token (found by one probe of the whole-token table): no search.
+  if (candidate.length == n) {
+    out.push_back(candidate.token);
     return;
-  }
-  if (n <= kShortKeyMaxBytes) {
-    if (const TokenId t = t_.FindWhole(piece); t != kNone) {
-      out.push_back(t);
-      return;
-    }
   }
   dead_.assign(n / 64 + 1, 0);  // bit i: no encoding of the piece has a token ending at i
   tokens_.clear();
   size_t pos = 0;
-  Match candidate = LongestMatch(piece, 0);
   while (pos < n) {
     const TokenId last = tokens_.empty() ? kNone : tokens_.back();
     for (Match m = candidate;;) {

@@ -70,17 +70,16 @@ class CachedEncoder final : public Encoder {
     ++misses_;
     const size_t before = out.size();
     inner_->EncodePiece(piece, out);
-    key.offset = static_cast<uint32_t>(ids_.size());
-    key.count = static_cast<uint32_t>(out.size() - before);
-    ids_.insert(ids_.end(), out.begin() + static_cast<ptrdiff_t>(before), out.end());
     if (entries_ == kMaxEntries) {  // full: start over, keeping the table's size
       std::fill(slots_.begin(), slots_.end(), Entry{});
-      ids_.assign(out.begin() + static_cast<ptrdiff_t>(before), out.end());
-      key.offset = 0;
+      ids_.clear();
       entries_ = 0;
     } else if (2 * (entries_ + 1) > slots_.size()) {
       Grow();
     }
+    key.offset = static_cast<uint32_t>(ids_.size());
+    key.count = static_cast<uint32_t>(out.size() - before);
+    ids_.insert(ids_.end(), out.begin() + static_cast<ptrdiff_t>(before), out.end());
     Insert(key);
     ++entries_;
   }
