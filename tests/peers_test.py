@@ -153,8 +153,6 @@ class HfExport(unittest.TestCase):
 
 
 @unittest.skipIf(WHY_NOT, WHY_NOT)
-@unittest.skipIf(os.environ.get("BPEBENCH_SKIP_TIKTOKEN_EXACT"),
-                 "BPEBENCH_SKIP_TIKTOKEN_EXACT is set: scripts/test runs it against the release build")
 class TiktokenExact(unittest.TestCase):
     """bpebench encode --model <tiktoken vocabulary> gives tiktoken's own ids (encode_ordinary, npm
     tiktoken run by Node) on every shared corpus, whole, with every encoder but naive; naive (the
