@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace bpe::unicode {
 
@@ -124,5 +127,30 @@ inline size_t FirstInvalidUtf8(std::string_view s) {
   }
   return s.size();
 }
+
+// The first offset at or after i whose byte is not in the ASCII range [lo, lo + count), or s.size().
+// With fold, upper case too (lo must then be a lower-case letter). The byte found may start a
+// non-ASCII code point of the same class: the caller goes on from there. 16 bytes per step where the
+// text has 16 left, so a word's end costs no per-byte branch.
+inline size_t SkipAscii(std::string_view s, size_t i, char lo, int count, bool fold) {
+  const auto in = [&](uint8_t b) { return static_cast<uint8_t>((fold ? b | 0x20 : b) - lo) < count; };
+#if defined(__SSE2__)
+  // x - lo + 128 as a signed byte is below -128 + count exactly for the bytes lo..lo+count-1.
+  const __m128i fold_bit = _mm_set1_epi8(fold ? 0x20 : 0);
+  const __m128i shift = _mm_set1_epi8(static_cast<char>(128 - lo));
+  const __m128i limit = _mm_set1_epi8(static_cast<char>(-128 + count));
+  while (i + 16 <= s.size()) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    const __m128i x = _mm_add_epi8(_mm_or_si128(v, fold_bit), shift);
+    const unsigned outside = ~static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(x, limit))) & 0xFFFF;
+    if (outside) return i + static_cast<size_t>(__builtin_ctz(outside));
+    i += 16;
+  }
+#endif
+  while (i < s.size() && in(static_cast<uint8_t>(s[i]))) ++i;
+  return i;
+}
+inline size_t SkipAsciiLetters(std::string_view s, size_t i) { return SkipAscii(s, i, 'a', 26, true); }
+inline size_t SkipAsciiLower(std::string_view s, size_t i) { return SkipAscii(s, i, 'a', 26, false); }
 
 }  // namespace bpe::unicode

@@ -53,8 +53,11 @@ class Gpt2 final : public PreTokenizer {
     const CharClass run = unicode::ClassAt(t, j, &len);
     if (run != unicode::kSpace) {
       size_t k = j + len;
-      while (k < n && unicode::ClassAt(t, k, &len) == run) k += len;
-      return k;
+      for (;;) {
+        if (run == unicode::kLetter) k = unicode::SkipAsciiLetters(t, k);  // words: 16 bytes a step
+        if (k >= n || unicode::ClassAt(t, k, &len) != run) return k;
+        k += len;
+      }
     }
 
     // `\s+(?!\S)` then `\s+`. From i (a space: otherwise the branch above matched), take the whole

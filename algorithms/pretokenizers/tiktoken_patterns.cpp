@@ -46,8 +46,13 @@ size_t Contraction(std::string_view t, size_t i) {
 // End of the run of code points whose flags include `want`, from i.
 size_t RunEnd(std::string_view t, size_t i, uint8_t want) {
   uint32_t len = 0;
-  while (i < t.size() && (FlagsAt(t, i, &len) & want)) i += len;
-  return i;
+  for (;;) {
+    // ASCII words 16 bytes a step: letters are \p{L}, lower-case letters are also o200k's lowerish.
+    if (want == unicode::kIsLetter) i = unicode::SkipAsciiLetters(t, i);
+    if (want == unicode::kIsLowerish) i = unicode::SkipAsciiLower(t, i);
+    if (i >= t.size() || !(FlagsAt(t, i, &len) & want)) return i;
+    i += len;
+  }
 }
 
 // The pattern's tail, shared by both: \p{N}{1,3} | ' ?[^\s\p{L}\p{N}]+' + trailing | \s*[\r\n]+ |
