@@ -2,11 +2,13 @@
 // input back. Parameterized over the registry.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
 
 #include "algorithms/core/error.h"
+#include "algorithms/core/short_key.h"
 #include "algorithms/core/vocabulary.h"
 #include "tests/test_util.h"
 
@@ -228,6 +230,28 @@ INSTANTIATE_TEST_SUITE_P(Registry, EncoderTest, ::testing::ValuesIn([] {
                            return names;
                          }()),
                          [](const auto& info) { return info.param; });
+
+// PackShort's layout is the definition written out (bytes in order, zero-padded to 16), whichever
+// path the build compiled (one AVX-512 masked load, or overlapping loads and shifts), for every
+// length and byte values including 0x00 and 0xFF, read from the end of a buffer (nothing past it).
+TEST(ShortKey, PacksTheBytesInOrderZeroPadded) {
+  std::mt19937_64 rng(7);
+  for (size_t n = 1; n <= kShortKeyMaxBytes; ++n) {
+    for (int trial = 0; trial < 200; ++trial) {
+      std::vector<char> buffer;
+      for (size_t i = 0; i < n; ++i) buffer.push_back(static_cast<char>(trial < 2 ? (trial ? 0xFF : 0) : rng()));
+      const ShortKey k = PackShort(std::string_view(buffer.data(), n));
+      unsigned char want[16] = {};
+      std::memcpy(want, buffer.data(), n);
+      uint64_t lo, hi;
+      std::memcpy(&lo, want, 8);
+      std::memcpy(&hi, want + 8, 8);
+      ASSERT_EQ(k.lo, lo) << n << " bytes, trial " << trial;
+      ASSERT_EQ(k.hi, hi) << n << " bytes, trial " << trial;
+      ASSERT_EQ(k.length, n);
+    }
+  }
+}
 
 TEST(Vocabulary, TokenBytesAndDecode) {
   const Vocabulary v(MergeList{{'a', 'b'}, {256, 256}});
