@@ -204,18 +204,28 @@ struct BacktrackTables {
 BacktrackEncoder::BacktrackEncoder(const Vocabulary& v)
     : Encoder(v), t_(v.Derived<BacktrackTables>()) {}
 
-TokenId BacktrackEncoder::WholeToken(std::string_view piece) const {
-  return piece.size() == 1 ? static_cast<uint8_t>(piece[0]) : t_.FindWhole(piece);
+void BacktrackEncoder::EncodePiece(std::string_view piece, std::vector<TokenId>& out) {
+  // Most pieces of text are one token: found by one probe of the whole-token table, no search and
+  // no call (Search is out of line, so this path saves and restores no registers).
+  const size_t n = piece.size();
+  if (n == 1) {
+    ++whole_;
+    out.push_back(static_cast<uint8_t>(piece[0]));
+  } else if (TokenId t; n <= kShortKeyMaxBytes && (t = t_.FindWhole(piece)) != kNone) {
+    ++whole_;
+    out.push_back(t);
+  } else {
+    Search(piece, out);
+  }
 }
 
-void BacktrackEncoder::EncodePiece(std::string_view piece, std::vector<TokenId>& out) {
+std::vector<std::pair<std::string, double>> BacktrackEncoder::Counters() const {
+  return {{"whole_token_pieces", static_cast<double>(whole_)}};
+}
+
+void BacktrackEncoder::Search(std::string_view piece, std::vector<TokenId>& out) {
   const size_t n = piece.size();
-  Match candidate = LongestMatch(piece, 0);
-  // Most pieces of text are one token (found by one probe of the whole-token table): no search.
-  if (candidate.length == n) {
-    out.push_back(candidate.token);
-    return;
-  }
+  Match candidate = LongestMatch(piece, 0, /*probe_whole=*/false);  // EncodePiece probed it
   dead_.assign(n / 64 + 1, 0);  // bit i: no encoding of the piece has a token ending at i
   tokens_.clear();
   size_t pos = 0;
@@ -248,11 +258,11 @@ void BacktrackEncoder::EncodePiece(std::string_view piece, std::vector<TokenId>&
 }
 
 // The longest usable token that starts piece[pos..].
-BacktrackEncoder::Match BacktrackEncoder::LongestMatch(std::string_view piece, size_t pos) const {
+BacktrackEncoder::Match BacktrackEncoder::LongestMatch(std::string_view piece, size_t pos, bool probe_whole) const {
   const size_t rest = piece.size() - pos;
   Match best{static_cast<uint8_t>(piece[pos]), 1};
   if (rest == 1) return best;
-  if (rest <= kShortKeyMaxBytes) {
+  if (probe_whole && rest <= kShortKeyMaxBytes) {
     if (const TokenId t = t_.FindWhole(piece.substr(pos)); t != kNone) {
       return Match{t, static_cast<uint32_t>(rest)};
     }

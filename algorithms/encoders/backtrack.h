@@ -1,5 +1,5 @@
-// The `backtrack` encoder's class, for encoders built on it (`cached` asks its whole-token table
-// first). See backtrack.cpp for the algorithm.
+// The `backtrack` encoder's class, for encoders built on it (`cached` overrides Search to look
+// multi-token pieces up in its cache first). See backtrack.cpp for the algorithm.
 #pragma once
 
 #include <memory>
@@ -12,17 +12,24 @@ namespace bpe {
 
 struct BacktrackTables;  // derived once per vocabulary (Vocabulary::Derived), shared read-only
 
-class BacktrackEncoder final : public Encoder {
+class BacktrackEncoder : public Encoder {
  public:
   static constexpr TokenId kNone = UINT32_MAX;
 
   explicit BacktrackEncoder(const Vocabulary& v);
 
-  void EncodePiece(std::string_view piece, std::vector<TokenId>& out) override;
+  // One probe of the whole-token table answers a piece that is one token (most pieces of text);
+  // Search does the rest.
+  void EncodePiece(std::string_view piece, std::vector<TokenId>& out) final;
 
-  // The token whose bytes are exactly piece (1..kShortKeyMaxBytes bytes) and which encodes to
-  // itself, or kNone: then the piece encodes to more than one token. One probe of a shared table.
-  TokenId WholeToken(std::string_view piece) const;
+  // whole_token_pieces: the pieces answered by the whole-token table.
+  std::vector<std::pair<std::string, double>> Counters() const override;
+
+ protected:
+  // Appends the ids of a piece that is not one token, or longer than kShortKeyMaxBytes bytes: the
+  // backtracking search. Out of line, so that EncodePiece's one-token path saves no registers;
+  // virtual, so that `cached` can look such pieces up first.
+  virtual void Search(std::string_view piece, std::vector<TokenId>& out);
 
  private:
   struct Match {
@@ -30,12 +37,14 @@ class BacktrackEncoder final : public Encoder {
     uint32_t length;
   };
   bool Dead(size_t i) const { return (dead_[i / 64] >> (i % 64)) & 1; }
-  Match LongestMatch(std::string_view piece, size_t pos) const;
+  // The longest usable token at piece[pos..]; probe_whole: look the whole rest up first.
+  Match LongestMatch(std::string_view piece, size_t pos, bool probe_whole = true) const;
   bool PairValid(TokenId a, TokenId b) const;
 
   const BacktrackTables& t_;
   std::vector<TokenId> tokens_;
   std::vector<uint64_t> dead_;
+  uint64_t whole_ = 0;
 };
 
 }  // namespace bpe

@@ -36,24 +36,25 @@ struct Entry {
   uint32_t count = 0;
 };
 
-class CachedEncoder final : public Encoder {
+class CachedEncoder final : public BacktrackEncoder {
  public:
-  explicit CachedEncoder(const Vocabulary& v)
-      : Encoder(v),
-        inner_(std::make_unique<BacktrackEncoder>(v)),
-        slots_(kFirstSlots),
-        shift_(64 - 12) {}
+  explicit CachedEncoder(const Vocabulary& v) : BacktrackEncoder(v), slots_(kFirstSlots), shift_(64 - 12) {}
 
-  void EncodePiece(std::string_view piece, std::vector<TokenId>& out) override {
+  std::vector<std::pair<std::string, double>> Counters() const override {
+    auto counters = BacktrackEncoder::Counters();  // whole_token_pieces
+    const double total = static_cast<double>(hits_ + misses_);
+    counters.insert(counters.end(), {{"cache_hits", static_cast<double>(hits_)},
+                                     {"cache_misses", static_cast<double>(misses_)},
+                                     {"cache_hit_rate", total > 0 ? hits_ / total : 0.0}});
+    return counters;
+  }
+
+ private:
+  // A piece that is not one token (EncodePiece's probe of the whole-token table said so): from the
+  // cache, or searched by backtrack and cached.
+  void Search(std::string_view piece, std::vector<TokenId>& out) override {
     if (piece.size() > kMaxPieceBytes) {
-      inner_->EncodePiece(piece, out);
-      return;
-    }
-    // A piece that is one token needs no cache: the shared whole-token table answers in one probe,
-    // and keeping such pieces out leaves the cache small (fewer page faults, fewer misses in it).
-    if (const TokenId t = inner_->WholeToken(piece); t != BacktrackEncoder::kNone) {
-      ++whole_;
-      out.push_back(t);
+      BacktrackEncoder::Search(piece, out);
       return;
     }
     Entry key{PackShort(piece)};
@@ -69,7 +70,7 @@ class CachedEncoder final : public Encoder {
     }
     ++misses_;
     const size_t before = out.size();
-    inner_->EncodePiece(piece, out);
+    BacktrackEncoder::Search(piece, out);
     if (entries_ == kMaxEntries) {  // full: start over, keeping the table's size
       std::fill(slots_.begin(), slots_.end(), Entry{});
       ids_.clear();
@@ -84,15 +85,6 @@ class CachedEncoder final : public Encoder {
     ++entries_;
   }
 
-  std::vector<std::pair<std::string, double>> Counters() const override {
-    const double total = static_cast<double>(hits_ + misses_);
-    return {{"whole_token_pieces", static_cast<double>(whole_)},
-            {"cache_hits", static_cast<double>(hits_)},
-            {"cache_misses", static_cast<double>(misses_)},
-            {"cache_hit_rate", total > 0 ? hits_ / total : 0.0}};
-  }
-
- private:
   void Insert(const Entry& e) {
     const size_t mask = slots_.size() - 1;
     size_t i = HashShort(e.key) >> shift_;
@@ -108,12 +100,11 @@ class CachedEncoder final : public Encoder {
     }
   }
 
-  std::unique_ptr<BacktrackEncoder> inner_;
   std::vector<Entry> slots_;  // open addressing, linear probing; size a power of two
   int shift_;                 // 64 - log2(slots_.size()): the hash's top bits pick the slot
   std::vector<TokenId> ids_;  // the cached pieces' ids, back to back
   size_t entries_ = 0;
-  uint64_t whole_ = 0, hits_ = 0, misses_ = 0;
+  uint64_t hits_ = 0, misses_ = 0;
 };
 
 }  // namespace
