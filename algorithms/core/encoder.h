@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "algorithms/core/pretokenizer.h"
 #include "algorithms/core/types.h"
 #include "algorithms/core/vocabulary.h"
 
@@ -23,6 +24,13 @@ class Encoder {
   // Appends the ids of piece (non-empty) to out, merging by rank: repeatedly the adjacent pair with
   // the lowest merge rank, leftmost first.
   virtual void EncodePiece(std::string_view piece, std::vector<TokenId>& out) = 0;
+
+  // Appends the ids of every piece of text, in order: EncodePiece on each. An encoder whose
+  // EncodePiece is final overrides this with the same loop, in which the call is then direct and
+  // its one-token path inlined (backtrack does).
+  virtual void EncodeChunk(std::string_view text, const PreTokenizer& pre, std::vector<TokenId>& out) {
+    pre.ForEachPiece(text, [&](std::string_view piece) { EncodePiece(piece, out); });
+  }
 
   const Vocabulary& vocab() const { return vocab_; }
 

@@ -117,7 +117,7 @@ WordCounts WordCounter::Finish() {
 
 void EncodeChunk(std::string_view text, const PreTokenizer& pre, Encoder& encoder,
                  std::vector<TokenId>& out) {
-  pre.ForEachPiece(text, [&](std::string_view piece) { encoder.EncodePiece(piece, out); });
+  encoder.EncodeChunk(text, pre, out);
 }
 
 std::vector<TokenId> EncodeText(std::string_view text, const PreTokenizer& pre,

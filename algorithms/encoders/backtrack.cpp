@@ -219,6 +219,10 @@ void BacktrackEncoder::EncodePiece(std::string_view piece, std::vector<TokenId>&
   }
 }
 
+void BacktrackEncoder::EncodeChunk(std::string_view text, const PreTokenizer& pre, std::vector<TokenId>& out) {
+  pre.ForEachPiece(text, [&](std::string_view piece) { BacktrackEncoder::EncodePiece(piece, out); });
+}
+
 std::vector<std::pair<std::string, double>> BacktrackEncoder::Counters() const {
   return {{"whole_token_pieces", static_cast<double>(whole_)}};
 }

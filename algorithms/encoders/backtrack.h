@@ -21,6 +21,7 @@ class BacktrackEncoder : public Encoder {
   // One probe of the whole-token table answers a piece that is one token (most pieces of text);
   // Search does the rest.
   void EncodePiece(std::string_view piece, std::vector<TokenId>& out) final;
+  void EncodeChunk(std::string_view text, const PreTokenizer& pre, std::vector<TokenId>& out) final;
 
   // whole_token_pieces: the pieces answered by the whole-token table.
   std::vector<std::pair<std::string, double>> Counters() const override;
