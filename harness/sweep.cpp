@@ -288,7 +288,10 @@ void ProductionBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const s
 }
 
 // One long piece of a repeated byte or short pattern, encoded as a single piece: the input that
-// makes quadratic encoders visible. The model learns long runs of both patterns.
+// makes quadratic encoders visible. The model learns long runs of both patterns. The repeats run
+// with cl100k_base too (when it is among the production vocabularies), named
+// `repeat_a@cl100k_base`: its long tokens of one pattern that never pair validly with each other
+// are where backtracking encoders work hardest.
 void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c) {
   WordCounts counts = c->counts;
   for (size_t n = 2; n <= 4096; n *= 2) {
@@ -308,19 +311,41 @@ void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_
       break;
     }
   }
-  auto vocab = std::make_shared<const Vocabulary>(trainer->make()->Train(counts, options).merges);
+  auto trained = std::make_shared<const Vocabulary>(trainer->make()->Train(counts, options).merges);
+  std::shared_ptr<const Vocabulary> cl100k;
+  if (std::find(s.production_vocabs.begin(), s.production_vocabs.end(), "cl100k_base") != s.production_vocabs.end()) {
+    try {
+      cl100k = std::make_shared<const Vocabulary>(LoadTiktoken("cl100k_base").merges);
+    } catch (const std::exception& e) {
+      for (const auto& enc : Encoders()) {
+        for (const char* pattern : {"repeat_a", "repeat_ab"}) {
+          for (size_t bytes : s.adversarial_bytes) {
+            if (s.Selected(enc.name)) {
+              reg.Skip(fmt::format("adversarial/{}/{}@cl100k_base/bytes:{}", enc.name, pattern, bytes), e.what());
+            }
+          }
+        }
+      }
+    }
+  }
   // `adversarial`: runs of one byte or one 2-byte pattern up to 1 MiB (quadratic encoders' worst
   // case); `piece`: random letters 16 B to 2 KiB, where the rank scan and the heap cross over.
   struct Pattern {
     const char* kind;
-    const char* name;
+    std::string name;
     std::string unit;  // repeated; empty: random letters
     const std::vector<size_t>* sizes;
+    std::shared_ptr<const Vocabulary> vocab;
   };
-  const Pattern patterns[] = {{"adversarial", "repeat_a", "a", &s.adversarial_bytes},
-                              {"adversarial", "repeat_ab", "ab", &s.adversarial_bytes},
-                              {"piece", "letters", "", &s.piece_bytes}};
+  std::vector<Pattern> patterns = {{"adversarial", "repeat_a", "a", &s.adversarial_bytes, trained},
+                                   {"adversarial", "repeat_ab", "ab", &s.adversarial_bytes, trained},
+                                   {"piece", "letters", "", &s.piece_bytes, trained}};
+  if (cl100k) {
+    patterns.push_back({"adversarial", "repeat_a@cl100k_base", "a", &s.adversarial_bytes, cl100k});
+    patterns.push_back({"adversarial", "repeat_ab@cl100k_base", "ab", &s.adversarial_bytes, cl100k});
+  }
   for (const Pattern& p : patterns) {
+    const std::shared_ptr<const Vocabulary>& vocab = p.vocab;
     std::map<std::string_view, Budget> budgets;
     for (size_t bytes : *p.sizes) {
       auto input = std::make_shared<std::string>();

@@ -192,7 +192,8 @@ def adversarial(data, rows, med, out):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("length of one piece (bytes)")
-        ax.set_title("'{}' repeated".format(pattern.replace("repeat_", "")))
+        unit, _, vocabulary = pattern.replace("repeat_", "").partition("@")
+        ax.set_title("'{}' repeated, {}".format(unit, vocabulary or "the sweep's model"))
     axes[0][0].set_ylabel("encode time (ms, median)")
     axes[0][-1].legend(title="encoder", fontsize=8)
     title(fig, "Worst case: one long piece (`none` pre-tokenizer)", data,

@@ -5,7 +5,8 @@ Benchmark names look like
     train/<trainer>/<corpus>/vocab:<n>/threads:<t>         from word counts
     train_text/<trainer>/<corpus>/vocab:<n>/threads:<t>    end to end from text (peers train this way)
     encode/<encoder>/<corpus>/vocab:<n>/threads:<t>
-    adversarial/<encoder>/<pattern>/bytes:<n>
+    adversarial/<encoder>/<pattern>/bytes:<n>               pattern: repeat_a, repeat_ab, and with
+                                                            cl100k_base: repeat_a@cl100k_base, ...
     piece/<encoder>/letters/bytes:<n>
 Peers (other libraries, measured in the same run) use the same names with their own algorithm name:
 sentencepiece, hf_tokenizers, tiktoken (see PEERS).

@@ -286,7 +286,14 @@ BacktrackEncoder::Match BacktrackEncoder::LongestMatch(std::string_view piece, s
 // (ids are merge order), keeping `limit`: a merge across the boundary with an id below it would
 // have fired before the undone token formed. When b is undone, limit is b + 1: a crossing merge
 // with b's own id is the same pair further left, and the leftmost occurrence wins.
-bool BacktrackEncoder::PairValid(TokenId a, TokenId b) const {
+bool BacktrackEncoder::PairValid(TokenId a, TokenId b) {
+  const uint64_t pair = (uint64_t{a} << 32) | b;
+  PairMemo& memo = pair_memo_[(pair * 0x9E3779B97F4A7C15ull) >> (64 - kPairMemoBits)];
+  if (memo.pair != pair) memo = PairMemo{pair, WalkPairValid(a, b)};
+  return memo.valid;
+}
+
+bool BacktrackEncoder::WalkPairValid(TokenId a, TokenId b) const {
   const Vocabulary& v = vocab();
   uint32_t limit = UINT32_MAX;
   for (;;) {

@@ -40,11 +40,22 @@ class BacktrackEncoder : public Encoder {
   bool Dead(size_t i) const { return (dead_[i / 64] >> (i % 64)) & 1; }
   // The longest usable token at piece[pos..]; probe_whole: look the whole rest up first.
   Match LongestMatch(std::string_view piece, size_t pos, bool probe_whole = true) const;
-  bool PairValid(TokenId a, TokenId b) const;
+  bool PairValid(TokenId a, TokenId b);            // through pair_memo_
+  bool WalkPairValid(TokenId a, TokenId b) const;  // the merge-tree walk itself
+
+  // The last answers of the pair test, direct-mapped by a hash of the pair: a walk costs a rank
+  // lookup per level of both merge trees, and text that repeats a pattern ('abab...') asks about
+  // the same few pairs again and again. 16 KB per instance.
+  static constexpr int kPairMemoBits = 10;
+  struct PairMemo {
+    uint64_t pair = UINT64_MAX;  // a << 32 | b; UINT64_MAX: empty (no token id is UINT32_MAX)
+    bool valid = false;
+  };
 
   const BacktrackTables& t_;
   std::vector<TokenId> tokens_;
   std::vector<uint64_t> dead_;
+  std::vector<PairMemo> pair_memo_ = std::vector<PairMemo>(size_t{1} << kPairMemoBits);
   uint64_t whole_ = 0;
 };
 
