@@ -2,6 +2,8 @@
 // concatenation property on arbitrary bytes, safe split points, and thread-independent word counts.
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <gtest/gtest.h>
+#include <map>
+#include <random>
 #include <pcre2.h>
 
 #include "algorithms/core/unicode.h"
@@ -250,6 +252,38 @@ TEST(WordCounting, SameCountsForEveryThreadCount) {
     for (const auto& wc : one) total += wc.word.size() * wc.count;
     EXPECT_EQ(total, text.size()) << pre.name;  // every byte counted once
     for (int threads : {2, 3, 7}) EXPECT_EQ(test::Count(text, std::string(pre.name), threads), one);
+  }
+}
+
+// Enough distinct pieces that the sort is split across threads (key ranges cut at sampled keys):
+// pieces that share their first 8 bytes or more (the sort's numeric prefix ties), bytes above 0x7F
+// (sorted as unsigned), repeats, and pieces that occur in more than one thread's chunk. Every thread
+// count gives the same sorted, summed counts as a std::map.
+TEST(WordCounting, ManyDistinctPiecesSortedAndSummedOnEveryThreadCount) {
+  std::mt19937_64 rng(11);
+  const std::vector<std::string> stems = {"", "abcdefgh", "abcdefghij", "\xc3\xa9t\xc3\xa9\xc3\xa9t\xc3\xa9"};
+  std::string text;
+  while (text.size() < 600'000) {
+    text += ' ';
+    text += stems[rng() % stems.size()];
+    const size_t letters = 1 + rng() % 5;
+    for (size_t i = 0; i < letters; ++i) text += static_cast<char>('a' + rng() % 26);
+    if (rng() % 7 == 0) text += "\xc3\xa9";  // é: a letter, two bytes above 0x7F
+  }
+  for (const char* name : {"gpt2", "whitespace"}) {
+    std::map<std::string, uint64_t> want;
+    FindPreTokenizer(name).get().ForEachPiece(text, [&](std::string_view p) { ++want[std::string(p)]; });
+    ASSERT_GT(want.size(), 30'000u) << name;  // well past the one-thread cut-off (16384 keys)
+    for (int threads : {1, 2, 3, 8}) {
+      const WordCounts got = test::Count(text, name, threads);
+      ASSERT_EQ(got.size(), want.size()) << name << ", " << threads << " threads";
+      size_t i = 0;
+      for (const auto& [word, count] : want) {
+        ASSERT_EQ(got[i].word, word) << name << ", " << threads << " threads, entry " << i;
+        ASSERT_EQ(got[i].count, count) << name << ", " << threads << " threads, '" << word << "'";
+        ++i;
+      }
+    }
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <thread>
 
 namespace bpe {
@@ -30,32 +32,97 @@ void CountChunk(std::string_view chunk, const PreTokenizer& pre, PieceTable& tab
   pre.ForEachPiece(chunk, [&](std::string_view piece) { ++table[piece]; });
 }
 
-// Counts each chunk of text into its own table (views into text: no copies of the pieces yet), then
-// merges the tables into the first.
-PieceTable CountParallel(std::string_view text, const PreTokenizer& pre, int threads) {
+// Counts each chunk of text into its own table (views into text: no copies of the pieces yet).
+std::vector<PieceTable> CountParallel(std::string_view text, const PreTokenizer& pre, int threads) {
   const auto chunks = SplitAtSafeBoundaries(text, pre, static_cast<size_t>(std::max(threads, 1)));
   std::vector<PieceTable> tables(chunks.size());
-  if (chunks.size() == 1) {
-    CountChunk(chunks[0], pre, tables[0]);
-  } else {
-    std::vector<std::jthread> workers;
-    for (size_t i = 0; i < chunks.size(); ++i) {
+  {
+    std::vector<std::jthread> workers;  // joined at the end of this scope, before tables is returned
+    for (size_t i = 1; i < chunks.size(); ++i) {
       workers.emplace_back([&, i] { CountChunk(chunks[i], pre, tables[i]); });
     }
+    CountChunk(chunks[0], pre, tables[0]);  // the calling thread takes the first chunk
   }
-  for (size_t i = 1; i < tables.size(); ++i) {
-    for (const auto& [piece, count] : tables[i]) tables[0][piece] += count;
-  }
-  return std::move(tables[0]);
+  return tables;
 }
 
+// A piece to sort, with its first 8 bytes as a big-endian number (zero-padded): most comparisons
+// are settled by it without reading the piece's bytes, which lie scattered over the text.
+struct Entry {
+  uint64_t prefix;
+  std::string_view key;
+  uint64_t count;
+  static uint64_t Prefix(std::string_view k) {
+    uint64_t p = 0;
+    for (size_t i = 0; i < 8; ++i) p = (p << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
+    return p;
+  }
+  bool operator<(const Entry& o) const { return prefix != o.prefix ? prefix < o.prefix : key < o.key; }
+};
+
+// The entries of `tables` whose keys lie in [lo, hi) (nullopt: unbounded), sorted by bytes, with the
+// counts of equal keys (one per table at most) added up.
 template <typename Table>
-WordCounts SortedCounts(const Table& table) {
+WordCounts SortedRange(const std::vector<const Table*>& tables, std::optional<std::string_view> lo,
+                       std::optional<std::string_view> hi, size_t expected) {
+  std::vector<Entry> entries;
+  entries.reserve(expected);  // one allocation: regrowing here slowed the trainer run after it by a
+                              // third (the allocator then handed it fresh pages to fault in)
+  for (const Table* t : tables) {
+    for (const auto& [key, count] : *t) {
+      const std::string_view k(key);
+      if ((!lo || k >= *lo) && (!hi || k < *hi)) entries.push_back({Entry::Prefix(k), k, count});
+    }
+  }
+  std::sort(entries.begin(), entries.end());
   WordCounts counts;
-  counts.reserve(table.size());
-  for (const auto& [piece, count] : table) counts.push_back({std::string(piece), count});
-  std::sort(counts.begin(), counts.end(),
-            [](const WordCount& a, const WordCount& b) { return a.word < b.word; });
+  counts.reserve(entries.size());
+  for (size_t i = 0; i < entries.size();) {
+    size_t j = i;
+    uint64_t sum = 0;
+    for (; j < entries.size() && entries[j].key == entries[i].key; ++j) sum += entries[j].count;
+    counts.push_back({std::string(entries[i].key), sum});
+    i = j;
+  }
+  return counts;
+}
+
+// The tables' pieces with their summed counts, sorted by bytes. With several threads the key space
+// is cut into one range per thread at splitters taken from a sample of the keys; each thread
+// collects, sorts and sums its range, and the ranges are concatenated in order. The result is the
+// same for any thread count (the order is the bytes', the sums are exact).
+template <typename Table>
+WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
+  size_t total = 0;
+  for (const Table* t : tables) total += t->size();
+  constexpr size_t kParallelFrom = 1 << 14;  // fewer keys: one thread sorts them faster than two start
+  if (threads <= 1 || total < kParallelFrom) return SortedRange(tables, std::nullopt, std::nullopt, total);
+  const size_t parts = static_cast<size_t>(threads);
+  std::vector<std::string_view> sample;
+  const size_t stride = std::max<size_t>(1, total / (64 * parts));
+  size_t index = 0;
+  for (const Table* t : tables) {
+    for (const auto& entry : *t) {
+      if (index++ % stride == 0) sample.emplace_back(entry.first);
+    }
+  }
+  std::sort(sample.begin(), sample.end());
+  std::vector<std::optional<std::string_view>> cuts(parts + 1);  // part p: [cuts[p], cuts[p + 1])
+  for (size_t p = 1; p < parts; ++p) cuts[p] = sample[p * sample.size() / parts];
+  std::vector<WordCounts> ranges(parts);
+  const size_t expected = total / parts + total / (4 * parts);  // a range's share, and some slack
+  {
+    std::vector<std::jthread> workers;
+    for (size_t p = 1; p < parts; ++p) {
+      workers.emplace_back([&, p] { ranges[p] = SortedRange(tables, cuts[p], cuts[p + 1], expected); });
+    }
+    ranges[0] = SortedRange(tables, cuts[0], cuts[1], expected);
+  }
+  WordCounts counts = std::move(ranges[0]);
+  size_t size = 0;
+  for (const auto& r : ranges) size += r.size();
+  counts.reserve(size);
+  for (size_t p = 1; p < parts; ++p) std::move(ranges[p].begin(), ranges[p].end(), std::back_inserter(counts));
   return counts;
 }
 
@@ -63,7 +130,10 @@ WordCounts SortedCounts(const Table& table) {
 
 WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int threads) {
   // Sorted by bytes, so the result does not depend on hash order or thread count.
-  return SortedCounts(CountParallel(text, pre, threads));
+  const std::vector<PieceTable> tables = CountParallel(text, pre, threads);
+  std::vector<const PieceTable*> views;
+  for (const auto& t : tables) views.push_back(&t);
+  return SortedCounts(views, threads);
 }
 
 WordCounter::WordCounter(const PreTokenizer& pre, int threads)
@@ -96,11 +166,13 @@ void WordCounter::Add(std::string_view bytes) {
 
 void WordCounter::CountPrefix(size_t end) {
   const std::string_view text(carry_.data(), end);
-  for (const auto& [piece, count] : CountParallel(text, pre_, threads_)) {
-    if (auto it = table_.find(piece); it != table_.end()) {
-      it->second += count;
-    } else {
-      table_.emplace(std::string(piece), count);
+  for (const PieceTable& part : CountParallel(text, pre_, threads_)) {
+    for (const auto& [piece, count] : part) {
+      if (auto it = table_.find(piece); it != table_.end()) {
+        it->second += count;
+      } else {
+        table_.emplace(std::string(piece), count);
+      }
     }
   }
   offset_ += end;
@@ -110,7 +182,7 @@ WordCounts WordCounter::Finish() {
   if (!carry_.empty()) CountPrefix(carry_.size());
   carry_.clear();
   carry_.shrink_to_fit();
-  WordCounts counts = SortedCounts(table_);
+  WordCounts counts = SortedCounts(std::vector<const decltype(table_)*>{&table_}, threads_);
   table_ = {};
   return counts;
 }

@@ -20,7 +20,8 @@ std::vector<std::string_view> SplitAtSafeBoundaries(std::string_view text, const
                                                     size_t parts);
 
 // Distinct pieces with 64-bit counts, sorted by bytes (deterministic for any thread count).
-// Counts in parallel over `threads` chunks, each with its own hash table, merged once at the end.
+// Counts in parallel over `threads` chunks, each with its own hash table; then each thread takes one
+// range of the keys (cut at sampled keys), gathers its range from every table, sorts and sums it.
 WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int threads = 1);
 
 // Counts distinct pieces of a text that arrives in blocks (files read piece by piece, standard
