@@ -234,17 +234,37 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
 // each vocabulary with its own pattern, on the same held-out text. Checked before timing: every
 // encoder gives the same ids, naive agrees on a prefix, and, when tiktoken ran (peer_sweep.cpp), the
 // ids are tiktoken's own, token for token.
+struct Production {
+  std::shared_ptr<const Model> model;
+  std::shared_ptr<const Vocabulary> vocab;
+};
+
+// tiktoken's vocabulary `name`, loaded once per sweep: the production rows of every corpus and the
+// adversarial rows share it, and with it the tables encoders derive from it. Throws as LoadTiktoken.
+const Production& LoadProduction(const std::string& name) {
+  static std::map<std::string, Production> loaded;  // benchmarks are registered on one thread
+  auto it = loaded.find(name);
+  if (it == loaded.end()) {
+    auto model = std::make_shared<const Model>(LoadTiktoken(name));
+    auto vocab = std::make_shared<const Vocabulary>(model->merges);
+    it = loaded.emplace(name, Production{std::move(model), std::move(vocab)}).first;
+  }
+  return it->second;
+}
+
 void ProductionBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c) {
   for (const std::string& name : s.production_vocabs) {
     std::shared_ptr<const Model> model;
+    std::shared_ptr<const Vocabulary> vocab;
     try {
-      model = std::make_shared<const Model>(LoadTiktoken(name));
+      const Production& loaded = LoadProduction(name);
+      model = loaded.model;
+      vocab = loaded.vocab;
     } catch (const std::exception& e) {
       for (int t : s.threads) reg.Skip(fmt::format("encode/{}/{}/threads:{}", name, c->name, t), e.what());
       continue;
     }
     const PreTokenizer& pre = FindPreTokenizer(model->pretokenizer).get();
-    auto vocab = std::make_shared<const Vocabulary>(model->merges);
     const std::string_view prefix = c->held_out.substr(0, pre.SafeBoundary(c->held_out, 2048));
     const auto expected_prefix = EncodeText(prefix, pre, FindEncoder(kReferenceEncoder), *vocab, 1);
     const std::vector<TokenId>* theirs = s.peers ? TiktokenIds(c->name, name) : nullptr;
@@ -315,14 +335,13 @@ void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_
   std::shared_ptr<const Vocabulary> cl100k;
   if (std::find(s.production_vocabs.begin(), s.production_vocabs.end(), "cl100k_base") != s.production_vocabs.end()) {
     try {
-      cl100k = std::make_shared<const Vocabulary>(LoadTiktoken("cl100k_base").merges);
+      cl100k = LoadProduction("cl100k_base").vocab;
     } catch (const std::exception& e) {
       for (const auto& enc : Encoders()) {
-        for (const char* pattern : {"repeat_a", "repeat_ab"}) {
-          for (size_t bytes : s.adversarial_bytes) {
-            if (s.Selected(enc.name)) {
-              reg.Skip(fmt::format("adversarial/{}/{}@cl100k_base/bytes:{}", enc.name, pattern, bytes), e.what());
-            }
+        if (!s.Selected(enc.name)) continue;
+        for (size_t bytes : s.adversarial_bytes) {
+          for (const char* pattern : {"repeat_a", "repeat_ab"}) {
+            reg.Skip(fmt::format("adversarial/{}/{}@cl100k_base/bytes:{}", enc.name, pattern, bytes), e.what());
           }
         }
       }

@@ -18,7 +18,8 @@
 // Cost: O(n x longest token) trie steps in the worst case, O(n) on text; no per-token allocation
 // (scratch vectors are reused). The tables (trie, splits, next_prefix) are derived once per
 // vocabulary and shared by all instances (Vocabulary::Derived). The trie is a double array: a step
-// is one add and one compare on a 12-byte slot, no hashing (2x faster than hashed edges on text).
+// is one add and one compare on a 12-byte slot, no hashing (encoding gutenberg5 at vocab 10000 ran
+// 9% faster than with the hashed edges it replaced).
 #include "algorithms/encoders/backtrack.h"
 
 #include <algorithm>
