@@ -4,7 +4,8 @@
 #include <algorithm>
 #include <iterator>
 #include <optional>
-#include <thread>
+
+#include "algorithms/core/parallel.h"
 
 namespace bpe {
 
@@ -36,13 +37,7 @@ void CountChunk(std::string_view chunk, const PreTokenizer& pre, PieceTable& tab
 std::vector<PieceTable> CountParallel(std::string_view text, const PreTokenizer& pre, int threads) {
   const auto chunks = SplitAtSafeBoundaries(text, pre, static_cast<size_t>(std::max(threads, 1)));
   std::vector<PieceTable> tables(chunks.size());
-  {
-    std::vector<std::jthread> workers;  // joined at the end of this scope, before tables is returned
-    for (size_t i = 1; i < chunks.size(); ++i) {
-      workers.emplace_back([&, i] { CountChunk(chunks[i], pre, tables[i]); });
-    }
-    CountChunk(chunks[0], pre, tables[0]);  // the calling thread takes the first chunk
-  }
+  RunParallel(chunks.size(), [&](size_t i) { CountChunk(chunks[i], pre, tables[i]); });
   return tables;
 }
 
@@ -111,13 +106,7 @@ WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
   for (size_t p = 1; p < parts; ++p) cuts[p] = sample[p * sample.size() / parts];
   std::vector<WordCounts> ranges(parts);
   const size_t expected = total / parts + total / (4 * parts);  // a range's share, and some slack
-  {
-    std::vector<std::jthread> workers;
-    for (size_t p = 1; p < parts; ++p) {
-      workers.emplace_back([&, p] { ranges[p] = SortedRange(tables, cuts[p], cuts[p + 1], expected); });
-    }
-    ranges[0] = SortedRange(tables, cuts[0], cuts[1], expected);
-  }
+  RunParallel(parts, [&](size_t p) { ranges[p] = SortedRange(tables, cuts[p], cuts[p + 1], expected); });
   WordCounts counts = std::move(ranges[0]);
   size_t size = 0;
   for (const auto& r : ranges) size += r.size();
@@ -195,24 +184,17 @@ void EncodeChunk(std::string_view text, const PreTokenizer& pre, Encoder& encode
 std::vector<TokenId> EncodeText(std::string_view text, const PreTokenizer& pre,
                                 const EncoderInfo& info, const Vocabulary& vocab, int threads) {
   const auto chunks = SplitAtSafeBoundaries(text, pre, static_cast<size_t>(std::max(threads, 1)));
-  // One output vector per chunk: separate heap blocks, so threads never share a cache line.
+  // One output vector per chunk: separate heap blocks, so threads never share a cache line. The
+  // calling thread takes the first chunk and its vector becomes the result, so it reserves room for
+  // the whole text's ids (a third of its bytes covers every vocabulary but the smallest ones), and
+  // the other chunks' ids are appended without moving it.
   std::vector<std::vector<TokenId>> parts(chunks.size());
-  auto work = [&](size_t i) {
+  RunParallel(chunks.size(), [&](size_t i) {
     auto encoder = info.make(vocab);
-    parts[i].reserve(chunks[i].size() / 3);
+    parts[i].reserve((i == 0 ? text.size() : chunks[i].size()) / 3);
     EncodeChunk(chunks[i], pre, *encoder, parts[i]);
-  };
-  if (chunks.size() == 1) {
-    work(0);
-    return std::move(parts[0]);
-  }
-  {
-    // The calling thread takes the first chunk: one thread fewer to start, and its ids are already
-    // where the result goes.
-    std::vector<std::jthread> workers;
-    for (size_t i = 1; i < chunks.size(); ++i) workers.emplace_back(work, i);
-    work(0);
-  }
+  });
+  if (parts.size() == 1) return std::move(parts[0]);
   size_t total = 0;
   for (const auto& p : parts) total += p.size();
   std::vector<TokenId> ids = std::move(parts[0]);

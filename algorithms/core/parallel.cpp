@@ -1,0 +1,145 @@
+#include "algorithms/core/parallel.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace bpe {
+
+namespace {
+
+void Pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Waits until a no longer holds old and returns what it holds: spins for kSpinMicros, then sleeps
+// on the futex (woken by notify_one), and spins again after each wake.
+uint32_t Await(const std::atomic<uint32_t>& a, uint32_t old) {
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + std::chrono::microseconds(kSpinMicros);
+  for (uint32_t i = 1;; ++i) {
+    const uint32_t now = a.load(std::memory_order_acquire);
+    if (now != old) return now;
+    Pause();
+    if (i % 64 == 0 && Clock::now() > deadline) {
+      a.wait(old, std::memory_order_acquire);
+      deadline = Clock::now() + std::chrono::microseconds(kSpinMicros);
+    }
+  }
+}
+
+// Runs task(index) and keeps its exception, if any, for the caller.
+void RunOne(const std::function<void(size_t)>& task, size_t index, std::exception_ptr& error) {
+  try {
+    task(index);
+  } catch (...) {
+    error = std::current_exception();
+  }
+}
+
+void RethrowFirst(const std::vector<std::exception_ptr>& errors) {
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+// Plain threads for this call only: for more tasks than the pool has workers, or a busy pool.
+void RunOnNewThreads(size_t n, const std::function<void(size_t)>& task) {
+  std::vector<std::exception_ptr> errors(n);
+  {
+    std::vector<std::jthread> threads;
+    for (size_t i = 1; i < n; ++i) threads.emplace_back([&, i] { RunOne(task, i, errors[i]); });
+    RunOne(task, 0, errors[0]);
+  }
+  RethrowFirst(errors);
+}
+
+class Pool {
+ public:
+  Pool() : capacity_(std::max(1u, std::thread::hardware_concurrency()) - 1) {}
+  ~Pool() {
+    for (auto& w : workers_) {
+      w->thread.request_stop();
+      w->go.fetch_add(1, std::memory_order_release);
+      w->go.notify_one();
+    }
+    // The jthreads join as workers_ is destroyed.
+  }
+
+  // Runs the call on the pool, or returns false (and runs nothing) if it needs more workers than
+  // the machine has cores to spare or another call holds the pool.
+  bool TryRun(size_t n, const std::function<void(size_t)>& task) {
+    if (n - 1 > capacity_) return false;
+    std::unique_lock lock(busy_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    while (workers_.size() < n - 1) Start();
+    task_ = &task;
+    errors_.assign(n, nullptr);
+    pending_.store(static_cast<uint32_t>(n - 1), std::memory_order_relaxed);
+    for (size_t i = 1; i < n; ++i) {
+      Worker& w = *workers_[i - 1];
+      w.index = i;
+      w.go.fetch_add(1, std::memory_order_release);
+      w.go.notify_one();
+    }
+    RunOne(task, 0, errors_[0]);
+    for (uint32_t left; (left = pending_.load(std::memory_order_acquire)) != 0;) Await(pending_, left);
+    task_ = nullptr;
+    RethrowFirst(errors_);
+    return true;
+  }
+
+ private:
+  struct alignas(64) Worker {
+    std::atomic<uint32_t> go{0};  // bumped once per task given to this worker, and to stop it
+    size_t index = 0;             // the task's index, written before go is bumped
+    std::jthread thread;
+  };
+
+  void Start() {
+    workers_.push_back(std::make_unique<Worker>());
+    Worker& w = *workers_.back();
+    w.thread = std::jthread([this, &w](std::stop_token stop) {
+      for (uint32_t seen = 0;;) {
+        seen = Await(w.go, seen);
+        if (stop.stop_requested()) return;
+        RunOne(*task_, w.index, errors_[w.index]);
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+      }
+    });
+  }
+
+  const size_t capacity_;
+  std::mutex busy_;  // held for a whole call
+  std::vector<std::unique_ptr<Worker>> workers_;
+  const std::function<void(size_t)>* task_ = nullptr;
+  std::vector<std::exception_ptr> errors_;
+  alignas(64) std::atomic<uint32_t> pending_{0};  // tasks of this call still running on workers
+};
+
+}  // namespace
+
+void RunParallel(size_t n, const std::function<void(size_t)>& task) {
+  if (n == 0) return;
+  if (n == 1) {
+    task(0);
+    return;
+  }
+  static Pool pool;
+  if (!pool.TryRun(n, task)) RunOnNewThreads(n, task);
+}
+
+}  // namespace bpe

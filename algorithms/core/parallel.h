@@ -1,0 +1,29 @@
+// Running n tasks at once on the process's worker threads (word counting, its sort, encoding).
+//
+// Why a pool and not a thread per call: on a virtual machine a core that was idle is slow to come
+// back. Measured on the 2-vCPU VM (results/issue6/README.md, round 3): encoding gutenberg5's 312 KB
+// held-out text on 2 threads started per call took 0.9-1.0x the 1-thread time, because the new
+// thread ran on a core whose cache another tenant had used and started late; the same split on a
+// worker that was still spinning from the last call took 1.5-1.8x. So the workers outlive the call
+// and, after a task, spin (with a pause instruction) for kSpinMicros before they sleep on a futex,
+// as OpenMP's runtimes do (KMP_BLOCKTIME, 200 ms by default); back-to-back calls find them awake.
+// The cost: up to kSpinMicros of one core per worker after each call.
+//
+// The pool has at most hardware_concurrency() - 1 workers (the caller is the other thread). A call
+// that needs more, or that finds the pool busy (another thread's call, or a task calling
+// RunParallel itself), starts plain threads for that call instead: never spinning on an
+// oversubscribed machine, never deadlocking.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+namespace bpe {
+
+inline constexpr int kSpinMicros = 2000;
+
+// Runs task(0) .. task(n - 1) at once: task(0) on the calling thread, the others on workers, and
+// returns when all are done. If tasks throw, rethrows the exception of the lowest index that threw.
+void RunParallel(size_t n, const std::function<void(size_t)>& task);
+
+}  // namespace bpe

@@ -1,0 +1,77 @@
+// RunParallel (algorithms/core/parallel.h): every task runs once, task 0 on the caller, exceptions
+// reach the caller, and the pool survives what callers do to it (sleeping past the spin time,
+// nesting, two callers at once, more tasks than cores).
+#include "algorithms/core/parallel.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace bpe {
+namespace {
+
+// Runs n tasks and checks each ran once, and task 0 on this thread.
+void ExpectEachOnce(size_t n) {
+  std::vector<std::atomic<int>> runs(n);
+  std::thread::id first;
+  RunParallel(n, [&](size_t i) {
+    runs[i].fetch_add(1);
+    if (i == 0) first = std::this_thread::get_id();
+  });
+  for (size_t i = 0; i < n; ++i) EXPECT_EQ(runs[i].load(), 1) << "task " << i << " of " << n;
+  EXPECT_EQ(first, std::this_thread::get_id());
+}
+
+TEST(RunParallel, RunsEveryTaskOnceAndTheFirstOnTheCaller) {
+  RunParallel(0, [](size_t) { FAIL() << "no task to run"; });
+  for (size_t n : {1, 2, 3, 8, 33}) ExpectEachOnce(n);  // 8 and 33: more than the cores here
+}
+
+TEST(RunParallel, ManyCallsInARowAndAfterTheWorkersSleep) {
+  for (int call = 0; call < 2000; ++call) {
+    std::atomic<uint64_t> sum = 0;
+    RunParallel(2, [&](size_t i) { sum += i + 1; });
+    ASSERT_EQ(sum.load(), 3u) << "call " << call;
+    // Now and then wait past the spin time, so the next call wakes a sleeping worker.
+    if (call % 500 == 0) std::this_thread::sleep_for(std::chrono::microseconds(3 * kSpinMicros));
+  }
+}
+
+TEST(RunParallel, RethrowsTheLowestFailingTaskAfterAllFinished) {
+  std::atomic<int> finished = 0;
+  try {
+    RunParallel(3, [&](size_t i) {
+      if (i >= 1) throw std::runtime_error("task " + std::to_string(i));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      ++finished;
+    });
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "task 1");
+  }
+  EXPECT_EQ(finished.load(), 1);
+  ExpectEachOnce(2);  // the pool still works after a failed call
+}
+
+TEST(RunParallel, NestedAndConcurrentCallsComplete) {
+  std::atomic<int> inner = 0;
+  RunParallel(2, [&](size_t) { RunParallel(2, [&](size_t) { ++inner; }); });
+  EXPECT_EQ(inner.load(), 4);
+
+  std::atomic<int> total = 0;
+  std::vector<std::jthread> callers;
+  for (int c = 0; c < 4; ++c) {
+    callers.emplace_back([&] {
+      for (int k = 0; k < 200; ++k) RunParallel(2, [&](size_t) { ++total; });
+    });
+  }
+  callers.clear();  // joins
+  EXPECT_EQ(total.load(), 4 * 200 * 2);
+}
+
+}  // namespace
+}  // namespace bpe
