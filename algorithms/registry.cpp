@@ -14,6 +14,7 @@ namespace bpe {
 std::unique_ptr<Trainer> MakeNaiveTrainer();
 std::unique_ptr<Trainer> MakePqTrainer();
 std::unique_ptr<Trainer> MakeLinkedTrainer();
+std::unique_ptr<Trainer> MakeShardedTrainer();
 
 std::unique_ptr<Encoder> MakeNaiveEncoder(const Vocabulary&);
 std::unique_ptr<Encoder> MakeRankEncoder(const Vocabulary&);
@@ -37,6 +38,8 @@ constexpr TrainerInfo kTrainers[] = {
      true, MakePqTrainer},
     {"linked", "exact positions: linked symbols, pair->occurrences index, lazy max-heap (Re-Pair)",
      true, MakeLinkedTrainer},
+    {"sharded", "linked with the pieces sharded over threads: merges with many occurrences in parallel",
+     true, MakeShardedTrainer},
 };
 
 constexpr EncoderInfo kEncoders[] = {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "algorithms/core/error.h"
 #include "algorithms/core/vocabulary.h"
@@ -207,6 +208,33 @@ TEST_P(TrainerTest, MergesAlwaysFormAValidVocabulary) {
   const WordCounts counts = Count(test::CorpusSlice("udhr59", 200'000), "gpt2");
   const MergeList merges = Train(counts, 2000).merges;
   EXPECT_NO_THROW(Vocabulary v(merges));
+}
+
+// `sharded` applies only merges with many occurrences in parallel (1024 by default), which the
+// small corpora above seldom reach: here every merge goes to the threads, on text and on runs that
+// overlap ("aaaa"), and the merges must still be naive's for every thread count. TSan runs this.
+TEST(ShardedTrainer, ThreadsApplyingEveryMergeGiveTheReferenceMerges) {
+  struct Env {
+    Env() { setenv("BPEBENCH_SHARDED_PARALLEL_FROM", "0", 1); }
+    ~Env() { unsetenv("BPEBENCH_SHARDED_PARALLEL_FROM"); }
+  } env;
+  std::string runs;
+  for (int i = 1; i < 300; ++i) runs += std::string(static_cast<size_t>(i % 17 + 1), i % 3 ? 'a' : 'b') + " ";
+  // With 2 threads, "aaaa" is the first shard and the others the second. The first merge, (a,a),
+  // nets (aa,a) to zero in the first shard ("aaaa" -> [aa aa]) and to 20 in the second, and
+  // (aa,a) is the next merge: the zero must not drop the pair before the second shard's changes
+  // are in.
+  const std::vector<WordCounts> inputs = {Count(test::CorpusSlice("gutenberg5", 100'000), "gpt2"),
+                                          Count(runs, "whitespace"), {{"aaaa", 1}, {"aaaaa", 10}, {"aaab", 10}}};
+  for (const WordCounts& counts : inputs) {
+    const MergeList expected = TrainReference(counts, 600);
+    for (int threads : {1, 2, 3, 8}) {
+      TrainOptions options;
+      options.vocab_size = 600;
+      options.threads = threads;
+      EXPECT_EQ(FindTrainer("sharded").make()->Train(counts, options).merges, expected) << threads << " threads";
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, TrainerTest, ::testing::ValuesIn([] {
