@@ -12,4 +12,13 @@ std::string UtcNow();     // ISO 8601
 // Adds CPU model, compiler, flags, build type, commit, dirty flag and date to the benchmark context.
 void AddBuildContext();
 
+// How well this machine runs the same work on `threads` threads instead of 1, right now: a
+// dependent arithmetic chain, random loads from a table that fits L2 (as the encoders' tables do),
+// and from one that does not (as training's do). On a shared VM the last two can be far below the
+// first, and they vary with the neighbours' load; the thread-scaling results are read against them.
+// About 0.5 s.
+std::string MachineScaling(int threads);
+// Records MachineScaling(threads) as bpebench_machine_scaling (nothing below 2 threads).
+void AddScalingContext(int threads);
+
 }  // namespace bpe::harness

@@ -299,6 +299,7 @@ int Main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(pass_argc, passthrough.data())) return 2;
 
   AddBuildContext();
+  AddScalingContext(*std::max_element(s.threads.begin(), s.threads.end()));
   Progress progress;
   const Plan plan = PrepareSweep(s, &progress);
   fmt::print(stderr, "{} benchmarks registered ({} skipped over the budget, {} mismatches)\n", plan.runs.size(),

@@ -100,6 +100,9 @@ def main():
     peers = data["context"].get("bpebench_peers")
     if peers:
         print("peers: {}".format(peers))
+    scaling = data["context"].get("bpebench_machine_scaling")
+    if scaling:
+        print("machine scaling probe: {}".format(scaling))
     for corpus in sorted({m["corpus"] for m in med.values() if m.get("corpus")}):
         train, text, encode = {}, {}, {}
         for m in med.values():
