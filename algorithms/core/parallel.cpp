@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -83,9 +82,15 @@ class Pool {
   // the machine has cores to spare or another call holds the pool.
   bool TryRun(size_t n, const std::function<void(size_t)>& task) {
     if (n - 1 > capacity_) return false;
-    std::unique_lock lock(busy_, std::try_to_lock);
-    if (!lock.owns_lock()) return false;
-    while (workers_.size() < n - 1) Start();
+    // A flag, not a mutex: a task on the calling thread may call RunParallel again, and a second
+    // try_lock by the mutex's owner would be undefined.
+    if (busy_.exchange(true, std::memory_order_acquire)) return false;
+    try {
+      while (workers_.size() < n - 1) Start();
+    } catch (...) {  // no thread could be started (std::system_error): the caller gets the error
+      busy_.store(false, std::memory_order_release);
+      throw;
+    }
     task_ = &task;
     errors_.assign(n, nullptr);
     pending_.store(static_cast<uint32_t>(n - 1), std::memory_order_relaxed);
@@ -98,7 +103,9 @@ class Pool {
     RunOne(task, 0, errors_[0]);
     for (uint32_t left; (left = pending_.load(std::memory_order_acquire)) != 0;) Await(pending_, left);
     task_ = nullptr;
-    RethrowFirst(errors_);
+    const std::vector<std::exception_ptr> errors = std::move(errors_);
+    busy_.store(false, std::memory_order_release);
+    RethrowFirst(errors);
     return true;
   }
 
@@ -109,9 +116,11 @@ class Pool {
     std::jthread thread;
   };
 
+  // Adds a worker; if its thread cannot be started, throws and leaves workers_ as it was.
   void Start() {
-    workers_.push_back(std::make_unique<Worker>());
-    Worker& w = *workers_.back();
+    workers_.reserve(workers_.size() + 1);
+    auto worker = std::make_unique<Worker>();
+    Worker& w = *worker;
     w.thread = std::jthread([this, &w](std::stop_token stop) {
       for (uint32_t seen = 0;;) {
         seen = Await(w.go, seen);
@@ -120,10 +129,11 @@ class Pool {
         if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
       }
     });
+    workers_.push_back(std::move(worker));  // cannot throw: reserved
   }
 
   const size_t capacity_;
-  std::mutex busy_;  // held for a whole call
+  std::atomic<bool> busy_{false};  // set for a whole call
   std::vector<std::unique_ptr<Worker>> workers_;
   const std::function<void(size_t)>* task_ = nullptr;
   std::vector<std::exception_ptr> errors_;
