@@ -63,19 +63,62 @@ struct BacktrackTables {
   std::vector<Slot> trie;
   // The usable tokens of 2..16 bytes by their packed bytes (open addressing, at most half full):
   // when the rest of a piece is one token, as it mostly is, one probe finds it instead of a trie
-  // walk of one memory access per byte.
-  struct Whole {  // 24 bytes: the token sits in the key's padding
+  // walk of one memory access per byte. Two tables, picked by the piece's length: tokens of up to
+  // 8 bytes in 16-byte slots, longer ones in 24-byte slots.
+  struct Whole8 {  // the first 8 bytes are the whole key
+    uint64_t lo = 0;
+    uint32_t length = 0;  // 0: empty
+    TokenId token = kNone;
+  };
+  struct Whole16 {  // 24 bytes: the token sits in the key's padding
     uint64_t lo = 0, hi = 0;
     uint32_t length = 0;  // 0: empty
     TokenId token = kNone;
   };
-  std::vector<Whole> whole;
-  int whole_shift = 64;
+  std::vector<Whole8> whole8;
+  std::vector<Whole16> whole16;
+  int whole8_shift = 64, whole16_shift = 64;
+
+  template <typename Slot, typename Fill>
+  static void BuildWhole(const std::vector<TokenId>& tokens, const Vocabulary& v, std::vector<Slot>& table,
+                         int& shift, Fill fill) {
+    size_t slots = 2;
+    for (shift = 63; slots < 2 * tokens.size(); slots *= 2) --shift;
+    table.assign(slots, Slot{});
+    for (TokenId t : tokens) {
+      const ShortKey key = PackShort(v.TokenBytes(t));
+      size_t i = HashShort(key) >> shift;
+      while (table[i].length != 0) i = (i + 1) & (slots - 1);
+      table[i] = fill(key, t);
+    }
+  }
+
+  // A one-hash Bloom filter of the merge pairs, at least 16 bits per merge (so about 6% of the
+  // pairs that are not merges pass): the pair test asks about many pairs, nearly none of them
+  // merges, and a clear bit answers "not a merge" from this small array (32 KB at vocab 10000)
+  // instead of a lookup in the much larger rank map.
+  std::vector<uint64_t> pair_filter;
+  int pair_filter_shift = 64;
+  uint64_t PairFilterBit(TokenId a, TokenId b) const {
+    return (((uint64_t{a} << 32) | b) * 0x9E3779B97F4A7C15ull) >> pair_filter_shift;
+  }
+  bool MayBeMerge(TokenId a, TokenId b) const {
+    const uint64_t bit = PairFilterBit(a, b);
+    return (pair_filter[bit / 64] >> (bit % 64)) & 1;
+  }
 
   TokenId FindWhole(std::string_view s) const {
     const ShortKey key = PackShort(s);
-    for (size_t i = HashShort(key) >> whole_shift;; i = (i + 1) & (whole.size() - 1)) {
-      const Whole& w = whole[i];
+    const uint64_t hash = HashShort(key);
+    if (key.length <= 8) {
+      for (size_t i = hash >> whole8_shift;; i = (i + 1) & (whole8.size() - 1)) {
+        const Whole8& w = whole8[i];
+        if (w.length == 0) return kNone;
+        if (w.lo == key.lo && w.length == key.length) return w.token;
+      }
+    }
+    for (size_t i = hash >> whole16_shift;; i = (i + 1) & (whole16.size() - 1)) {
+      const Whole16& w = whole16[i];
       if (w.length == 0) return kNone;
       if (w.lo == key.lo && w.hi == key.hi && w.length == key.length) return w.token;
     }
@@ -84,6 +127,13 @@ struct BacktrackTables {
   explicit BacktrackTables(const Vocabulary& v) {
     const size_t n = v.size();
     info.resize(n);
+    size_t bits = 64;
+    for (pair_filter_shift = 58; bits < 16 * v.merges().size(); bits *= 2) --pair_filter_shift;
+    pair_filter.assign(bits / 64, 0);
+    for (const Pair& m : v.merges()) {
+      const uint64_t bit = PairFilterBit(m.left, m.right);
+      pair_filter[bit / 64] |= uint64_t{1} << (bit % 64);
+    }
     for (TokenId t = 0; t < n; ++t) {
       const bool byte = t < kByteAlphabet;
       info[t].left = byte ? t : v.merges()[t - kByteAlphabet].left;
@@ -98,25 +148,21 @@ struct BacktrackTables {
     std::vector<char> usable(n, 0);
     std::fill(usable.begin(), usable.begin() + std::min<size_t>(n, kByteAlphabet), 1);
     auto reference = MakeHybridEncoder(v);
-    std::vector<TokenId> ids, short_tokens;
+    std::vector<TokenId> ids, tokens8, tokens16;
     for (TokenId t = kByteAlphabet; t < n; ++t) {
       if (!usable[info[t].left] || !usable[info[t].right]) continue;
       ids.clear();
       reference->EncodePiece(v.TokenBytes(t), ids);
       if (ids.size() != 1 || ids[0] != t) continue;
       usable[t] = 1;
-      if (v.TokenBytes(t).size() <= kShortKeyMaxBytes) short_tokens.push_back(t);
+      const size_t length = v.TokenBytes(t).size();
+      if (length <= 8) tokens8.push_back(t);
+      else if (length <= kShortKeyMaxBytes) tokens16.push_back(t);
     }
     BuildTrie(v, usable);
-    size_t slots = 2;
-    for (whole_shift = 63; slots < 2 * short_tokens.size(); slots *= 2) --whole_shift;
-    whole.resize(slots);
-    for (TokenId t : short_tokens) {
-      const ShortKey key = PackShort(v.TokenBytes(t));
-      size_t i = HashShort(key) >> whole_shift;
-      while (whole[i].length != 0) i = (i + 1) & (slots - 1);
-      whole[i] = Whole{key.lo, key.hi, key.length, t};
-    }
+    BuildWhole(tokens8, v, whole8, whole8_shift, [](const ShortKey& k, TokenId t) { return Whole8{k.lo, k.length, t}; });
+    BuildWhole(tokens16, v, whole16, whole16_shift,
+               [](const ShortKey& k, TokenId t) { return Whole16{k.lo, k.hi, k.length, t}; });
     // A prefix may be a later token than the one it starts (ids follow merge order, not length), so
     // next_prefix waits for the whole trie.
     for (TokenId t = kByteAlphabet; t < n; ++t) {
@@ -232,14 +278,14 @@ void BacktrackEncoder::Search(std::string_view piece, std::vector<TokenId>& out)
   const size_t n = piece.size();
   Match candidate = LongestMatch(piece, 0, /*probe_whole=*/false);  // EncodePiece probed it
   dead_.assign(n / 64 + 1, 0);  // bit i: no encoding of the piece has a token ending at i
-  tokens_.clear();
+  const size_t first = out.size();  // the piece's tokens so far: out[first..]
   size_t pos = 0;
   while (pos < n) {
-    const TokenId last = tokens_.empty() ? kNone : tokens_.back();
+    const TokenId last = out.size() == first ? kNone : out.back();
     for (Match m = candidate;;) {
       const size_t end = pos + m.length;
       if (!Dead(end) && (last == kNone || PairValid(last, m.token))) {
-        tokens_.push_back(m.token);
+        out.push_back(m.token);
         pos = end;
         if (pos < n) candidate = LongestMatch(piece, pos);
         break;
@@ -253,13 +299,12 @@ void BacktrackEncoder::Search(std::string_view piece, std::vector<TokenId>& out)
       if (last == kNone)
         Fail("backtrack: no valid encoding found (vocabulary tables are inconsistent)");
       dead_[pos / 64] |= uint64_t{1} << (pos % 64);
-      tokens_.pop_back();
+      out.pop_back();
       candidate = Match{last, t_.info[last].length};
       pos -= candidate.length;
       break;
     }
   }
-  out.insert(out.end(), tokens_.begin(), tokens_.end());
 }
 
 // The longest usable token that starts piece[pos..].
@@ -298,25 +343,21 @@ bool BacktrackEncoder::WalkPairValid(TokenId a, TokenId b) const {
   const Vocabulary& v = vocab();
   uint32_t limit = UINT32_MAX;
   for (;;) {
-    const uint32_t rank = v.Rank(a, b);
-    if (rank != Vocabulary::kNoRank && MergedId(rank) < limit) return false;
-    if (a > b) {
-      limit = a;
-      a = t_.info[a].right;
-      if (a == limit) {  // a is a byte: only b can be undone further
-        limit = b + 1;
-        b = t_.info[b].left;
-        if (b + 1 == limit) return true;
-      }
-    } else {
-      limit = b + 1;
-      b = t_.info[b].left;
-      if (b + 1 == limit) {  // b is a byte
-        limit = a;
-        a = t_.info[a].right;
-        if (a == limit) return true;
-      }
+    if (t_.MayBeMerge(a, b)) {
+      const uint32_t rank = v.Rank(a, b);
+      if (rank != Vocabulary::kNoRank && MergedId(rank) < limit) return false;
     }
+    // Both bytes: nothing left to undo. Otherwise undo the later-formed token (both its parts sit
+    // in one record), with masks rather than a branch: which side that is changes from step to
+    // step with no pattern a predictor could learn.
+    static_assert((kByteAlphabet & (kByteAlphabet - 1)) == 0, "a | b below it: both are bytes");
+    if ((a | b) < kByteAlphabet) return true;
+    const uint32_t undo_a = 0u - static_cast<uint32_t>(a > b);  // all ones: undo a
+    const TokenInfo& undone = t_.info[(a & undo_a) | (b & ~undo_a)];
+    const TokenId part = (undone.right & undo_a) | (undone.left & ~undo_a);
+    limit = (a & undo_a) | ((b + 1) & ~undo_a);
+    a ^= (a ^ part) & undo_a;
+    b ^= (b ^ part) & ~undo_a;
   }
 }
 

@@ -53,7 +53,6 @@ class BacktrackEncoder : public Encoder {
   };
 
   const BacktrackTables& t_;
-  std::vector<TokenId> tokens_;
   std::vector<uint64_t> dead_;
   std::vector<PairMemo> pair_memo_ = std::vector<PairMemo>(size_t{1} << kPairMemoBits);
   uint64_t whole_ = 0;
