@@ -145,6 +145,55 @@ TEST(Gpt2PreTokenizer, AgreesWithPcre2OnTrickyText) {
   }
 }
 
+// Text for the gpt2 block scanner (64 bytes at a time): mostly ASCII words, spaces and contractions,
+// so that many blocks take the bit-mask path, with the rarer fragments (multi-byte letters, digits,
+// punctuation and White_Space, invalid bytes when `invalid`) at a rate that varies from text to
+// text, and lengths that cross several block boundaries.
+std::string BlockScannerText(std::mt19937_64& rng, bool invalid) {
+  static const std::vector<std::string> common = {"a", "Z", "s", "t", "l", "e", "d", "'", "1", " ", " ",
+                                                  "  ", "\n", "\t", ".", ",", "'s", "'ll", "'re", "'t"};
+  std::vector<std::string> rare = {"\xC3\xA9", "\xE2\x80\x99", "\xC2\xA0", "\xE3\x80\x80", "\xC2\x85",
+                                   "\xD9\xA3", "\xF0\x9F\x98\x80", "\r\n", "\x0B", "\x1C"};
+  if (invalid) rare.insert(rare.end(), {"\xFF", "\x80", "\xE2\x80", "\xC3", "\xBF\xBF", "\xF4\x90\x80\x80"});
+  const double rates[] = {0.0, 0.003, 0.03, 0.3};
+  const double rate = rates[rng() % 4];
+  const size_t length = rng() % 700;
+  std::string t;
+  while (t.size() < length) {
+    const bool pick_rare = std::uniform_real_distribution<double>(0, 1)(rng) < rate;
+    const auto& from = pick_rare ? rare : common;
+    t += from[rng() % from.size()];
+  }
+  return t;
+}
+
+std::vector<std::string> PiecesByPieceEnd(std::string_view text) {
+  std::vector<std::string> out;
+  FindPreTokenizer("gpt2").get().ForEachPieceByPieceEnd(text, [&](std::string_view p) { out.emplace_back(p); });
+  return out;
+}
+
+TEST(Gpt2PreTokenizer, BlockScannerAgreesWithPcre2AndPieceEnd) {
+  std::mt19937_64 rng(17);
+  for (int i = 0; i < 1500; ++i) {
+    const std::string t = BlockScannerText(rng, /*invalid=*/false);
+    SCOPED_TRACE(::testing::Message() << "text " << i << " of " << t.size() << " bytes");
+    const auto pieces = Pieces("gpt2", t);
+    ExpectSamePieces(pieces, PcrePieces(t));
+    ExpectSamePieces(pieces, PiecesByPieceEnd(t));
+  }
+}
+
+// Invalid UTF-8, which PCRE2 refuses: the block scanner against PieceEnd.
+TEST(Gpt2PreTokenizer, BlockScannerAgreesWithPieceEndOnInvalidUtf8) {
+  std::mt19937_64 rng(19);
+  for (int i = 0; i < 1500; ++i) {
+    const std::string t = i % 5 == 0 ? test::RandomBytes(rng, rng() % 400) : BlockScannerText(rng, /*invalid=*/true);
+    SCOPED_TRACE(::testing::Message() << "text " << i << " of " << t.size() << " bytes");
+    ExpectSamePieces(Pieces("gpt2", t), PiecesByPieceEnd(t));
+  }
+}
+
 // The tiktoken patterns: known splits, then PCRE2 running the pattern itself.
 TEST(TiktokenPreTokenizers, KnownSplits) {
   using V = std::vector<std::string>;

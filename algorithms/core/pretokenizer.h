@@ -2,6 +2,7 @@
 // to the input, for every byte string (invalid UTF-8 included), so decode(encode(x)) == x.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 namespace bpe {
@@ -18,15 +19,50 @@ class PreTokenizer {
   // threads, or across reads of a stream). Returns text.size() when there is none.
   virtual size_t SafeBoundary(std::string_view text, size_t hint) const = 0;
 
-  // Calls fn(piece) for every piece of text, in order.
+  // Where PieceEnds delivers: fn(context, ends, count) with the next `count` piece ends, increasing
+  // (a function pointer, so one indirect call per batch rather than per piece).
+  struct EndsSink {
+    void* context;
+    void (*fn)(void* context, const size_t* ends, size_t count);
+  };
+
+  // Every piece end of text, in order, in batches (pieces are consecutive from 0, so the last end is
+  // text.size()). Only for pre-tokenizers that set block_scanner_ (gpt2: 64 bytes classified at a
+  // time); it must give exactly the pieces of PieceEnd.
+  virtual void PieceEnds(std::string_view, EndsSink) const {}
+
+  // Calls fn(piece) for every piece of text, in order: from PieceEnds where the pre-tokenizer has a
+  // block scanner, else one PieceEnd call per piece.
   template <typename Fn>
   void ForEachPiece(std::string_view text, Fn&& fn) const {
+    if (!block_scanner_) {
+      ForEachPieceByPieceEnd(text, fn);
+      return;
+    }
+    size_t begin = 0;
+    auto batch = [&](const size_t* ends, size_t count) {
+      for (size_t j = 0; j < count; ++j) {
+        fn(text.substr(begin, ends[j] - begin));
+        begin = ends[j];
+      }
+    };
+    PieceEnds(text, EndsSink{&batch, [](void* context, const size_t* ends, size_t count) {
+                               (*static_cast<decltype(batch)*>(context))(ends, count);
+                             }});
+  }
+
+  // The same pieces from PieceEnd alone (what the block scanners are tested against).
+  template <typename Fn>
+  void ForEachPieceByPieceEnd(std::string_view text, Fn&& fn) const {
     for (size_t i = 0; i < text.size();) {
       const size_t end = PieceEnd(text, i);
       fn(text.substr(i, end - i));
       i = end;
     }
   }
+
+ protected:
+  bool block_scanner_ = false;  // set by a pre-tokenizer that overrides PieceEnds
 };
 
 // True for the ASCII whitespace bytes: space, \t, \n, \v, \f, \r.
