@@ -17,20 +17,15 @@
 // them at once (BlockStarts), with no branch per byte or per piece; it falls back to PieceEnd on a
 // block that a White_Space code point of several bytes overlaps (rare in text), and the tests hold
 // it to PieceEnd and to PCRE2.
-#include <bit>
-#include <cstdint>
-#include <cstring>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "algorithms/core/pretokenizer.h"
 #include "algorithms/core/unicode.h"
+#include "algorithms/pretokenizers/block_scan.h"
 
 namespace bpe {
 namespace {
 
 using unicode::CharClass;
+using block_scan::BlockMasks;
 
 // Length of the contraction ('s 't 're 've 'm 'll 'd, lowercase only, as in GPT-2) at i, or 0.
 size_t ContractionLength(std::string_view t, size_t i) {
@@ -54,97 +49,6 @@ CharClass ClassBefore(std::string_view t, size_t p) {
   return start + length == p ? c : unicode::kOther;
 }
 
-
-// The classes of one 64-byte block as bit masks: bit j is the byte at base + j. Every byte of a code
-// point has the code point's class; bytes in none of letter, number and space are "other"
-// (punctuation, symbols, invalid bytes).
-struct BlockMasks {
-  uint64_t letter = 0, number = 0, space = 0;  // \p{L}, \p{N}, \s
-  uint64_t blank = 0;       // ' ', the one space that may prefix a piece
-  uint64_t apostrophe = 0;  // where a contraction may start
-  bool multibyte_space = false;  // a White_Space code point of several bytes overlaps the block
-};
-
-// ASCII bytes whose value is in [lo, lo + count), for 16 bytes: x - lo + 128, as a signed byte, is
-// below -128 + count exactly for those (and never for bytes >= 0x80).
-#if defined(__SSE2__)
-inline __m128i InRange(__m128i v, char lo, int count) {
-  const __m128i shifted = _mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(128 - lo)));
-  return _mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(-128 + count)));
-}
-inline uint64_t Bits(__m128i m) { return static_cast<uint32_t>(_mm_movemask_epi8(m)); }
-#endif
-
-// The masks of the block at base. Reads no byte past the text (the last block goes through a
-// zero-padded copy); positions past the end count as space, so a trailing whitespace run stays one
-// piece, as `\s+(?!\S)` makes it.
-BlockMasks ClassifyBlock(std::string_view t, size_t base) {
-  BlockMasks m;
-  const size_t n = t.size();
-  const size_t count = n - base < 64 ? n - base : 64;
-  const char* p = t.data() + base;
-  char padded[64];
-  if (count < 64) {
-    std::memset(padded, 0, sizeof padded);
-    std::memcpy(padded, p, count);
-    p = padded;
-  }
-  uint64_t high = 0;
-#if defined(__SSE2__)
-  for (int c = 0; c < 4; ++c) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * c));
-    const int shift = 16 * c;
-    m.letter |= Bits(InRange(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 26)) << shift;
-    m.number |= Bits(InRange(v, '0', 10)) << shift;
-    const __m128i blank = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
-    m.space |= Bits(_mm_or_si128(blank, InRange(v, '\t', 5))) << shift;
-    m.blank |= Bits(blank) << shift;
-    m.apostrophe |= Bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('\''))) << shift;
-    high |= Bits(v) << shift;
-  }
-#else
-  for (int j = 0; j < 64; ++j) {
-    const auto b = static_cast<uint8_t>(p[j]);
-    const uint64_t bit = uint64_t{1} << j;
-    if (b >= 0x80) {
-      high |= bit;
-      continue;
-    }
-    const unicode::CharClass c = unicode::kAsciiClass[b];
-    if (c == unicode::kLetter) m.letter |= bit;
-    if (c == unicode::kNumber) m.number |= bit;
-    if (c == unicode::kSpace) m.space |= bit;
-    if (b == ' ') m.blank |= bit;
-    if (b == '\'') m.apostrophe |= bit;
-  }
-#endif
-  // Non-ASCII bytes: the class of the code point each belongs to, as the scanner decodes it (a
-  // continuation byte belongs to the valid sequence that starts up to 3 bytes before it, maybe in
-  // the block before; otherwise it is an invalid byte on its own).
-  size_t covered = base;  // bytes before this are classified
-  while (high) {
-    const size_t pos = base + static_cast<size_t>(std::countr_zero(high));
-    high &= high - 1;
-    if (pos < covered) continue;
-    size_t start = pos;
-    while (start > 0 && pos - start < 3 && (static_cast<uint8_t>(t[start]) & 0xC0) == 0x80) --start;
-    const unicode::Decoded d = unicode::Decode(t, start);
-    const bool valid = d.cp != unicode::kInvalid && start + d.length > pos;
-    const size_t end = valid ? start + d.length : pos + 1;
-    const unicode::CharClass c = valid ? unicode::ClassOf(d.cp) : unicode::kOther;
-    const size_t last = end < base + 64 ? end : base + 64;
-    const uint64_t span = (last - pos == 64 ? ~uint64_t{0} : ((uint64_t{1} << (last - pos)) - 1)) << (pos - base);
-    if (c == unicode::kLetter) m.letter |= span;
-    if (c == unicode::kNumber) m.number |= span;
-    if (c == unicode::kSpace) {
-      m.space |= span;
-      m.multibyte_space = true;
-    }
-    covered = end;
-  }
-  if (count < 64) m.space |= ~uint64_t{0} << count;
-  return m;
-}
 
 // The piece starts among the block's positions k, from the classes at k - 1, k and k + 1 (bit 63 of
 // `before`, the block, bit 0 of `after`), for text with no White_Space code point of several bytes:
@@ -200,67 +104,26 @@ class Gpt2 final : public PreTokenizer {
   }
 
   void PieceEnds(std::string_view t, EndsSink sink) const override {
-    const size_t n = t.size();
-    size_t ends[128];
-    size_t count = 0;
-    auto emit = [&](size_t end) {
-      ends[count++] = end;
-      if (count == std::size(ends)) {
-        sink.fn(sink.context, ends, count);
-        count = 0;
-      }
-    };
-    size_t piece = 0;  // where the piece not yet emitted starts
-    BlockMasks before, block, after;
-    if (n > 0) block = ClassifyBlock(t, 0);
-    uint64_t carry_clear = 0, carry_set = 0;  // a contraction's effect on the next block's starts
-    for (size_t base = 0; base < n; base += 64) {
-      if (base + 64 < n) {
-        after = ClassifyBlock(t, base + 64);
-      } else {
-        after = BlockMasks{};
-        after.space = ~uint64_t{0};  // past the end
-      }
-      if (block.multibyte_space || before.multibyte_space || after.multibyte_space) {
-        // A space of several bytes: its last code point is not its last byte, which the masks
-        // assume. Scan this block's pieces one by one.
-        while (piece < base + 64 && piece < n) {
-          const size_t end = PieceEnd(t, piece);
-          emit(end);
-          piece = end;
-        }
-        carry_clear = carry_set = 0;
-      } else {
-        uint64_t starts = (BlockStarts(before, block, after) & ~carry_clear) | carry_set;
-        carry_clear = carry_set = 0;
-        if (piece >= base && piece < base + 64) starts |= uint64_t{1} << (piece - base);  // the text's start
-        // A contraction ('s 't 're 've 'm 'll 'd) at a piece start is a piece: its letters do not
-        // start one, the byte after it does.
-        for (uint64_t q = starts & block.apostrophe; q; q &= q - 1) {
-          const size_t at = base + static_cast<size_t>(std::countr_zero(q));
-          if (at < piece) continue;
-          if (const size_t length = ContractionLength(t, at)) {
-            const size_t letter = at + 1 - base, next = at + length - base;
-            if (letter < 64) starts &= ~(uint64_t{1} << letter);
-            else carry_clear |= uint64_t{1} << (letter - 64);
-            if (next < 64) starts |= uint64_t{1} << next;
-            else carry_set |= uint64_t{1} << (next - 64);
-          }
-        }
-        if (piece >= base + 64) starts = 0;
-        else if (piece >= base) starts &= ~uint64_t{0} << (piece - base) << 1;  // only after `piece`
-        if (n - base < 64) starts &= (uint64_t{1} << (n - base)) - 1;
-        for (; starts; starts &= starts - 1) {
-          const size_t start = base + static_cast<size_t>(std::countr_zero(starts));
-          emit(start);
-          piece = start;
-        }
-      }
-      before = block;
-      block = after;
-    }
-    if (piece < n) emit(n);
-    if (count > 0) sink.fn(sink.context, ends, count);
+    block_scan::ScanBlocks(t, *this, sink,
+                           [&](size_t base, const BlockMasks& before, const BlockMasks& block, const BlockMasks& after,
+                               size_t piece, const block_scan::Carry& in, block_scan::Carry& out, uint64_t& starts) {
+                             starts = (BlockStarts(before, block, after) & ~in.clear) | in.set;
+                             starts |= block_scan::BitAt(base, piece);
+                             // A contraction ('s 't 're 've 'm 'll 'd) at a piece start is a piece:
+                             // its letters do not start one, the byte after it does.
+                             for (uint64_t q = starts & block.apostrophe; q; q &= q - 1) {
+                               const size_t at = base + static_cast<size_t>(std::countr_zero(q));
+                               if (at < piece) continue;
+                               if (const size_t length = ContractionLength(t, at)) {
+                                 const size_t letter = at + 1, next = at + length;
+                                 starts &= ~block_scan::BitAt(base, letter);
+                                 out.clear |= block_scan::BitAt(base + 64, letter);
+                                 starts |= block_scan::BitAt(base, next);
+                                 out.set |= block_scan::BitAt(base + 64, next);
+                               }
+                             }
+                             return true;
+                           });
   }
 
   // No piece contains a non-space code point followed by a space; and at such a point the scan
