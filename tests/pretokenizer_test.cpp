@@ -145,15 +145,17 @@ TEST(Gpt2PreTokenizer, AgreesWithPcre2OnTrickyText) {
   }
 }
 
-// Text for the gpt2 block scanner (64 bytes at a time): mostly ASCII words, spaces and contractions,
+// Text for the block scanners (gpt2, cl100k; 64 bytes at a time): mostly ASCII words, spaces and contractions,
 // so that many blocks take the bit-mask path, with the rarer fragments (multi-byte letters, digits,
 // punctuation and White_Space, invalid bytes when `invalid`) at a rate that varies from text to
 // text, and lengths that cross several block boundaries.
 std::string BlockScannerText(std::mt19937_64& rng, bool invalid) {
-  static const std::vector<std::string> common = {"a", "Z", "s", "t", "l", "e", "d", "'", "1", " ", " ",
-                                                  "  ", "\n", "\t", ".", ",", "'s", "'ll", "'re", "'t"};
+  static const std::vector<std::string> common = {"a", "Z", "s", "t", "l", "e", "d", "'", "1", " ", " ",  "  ",
+                                                  "\n", "\t", ".", ",", "'s", "'ll", "'re", "'t", "'S", "'LL",
+                                                  "\r\n", "\n\n", " \n", "!\n", "(", "2024", "123456"};
   std::vector<std::string> rare = {"\xC3\xA9", "\xE2\x80\x99", "\xC2\xA0", "\xE3\x80\x80", "\xC2\x85",
-                                   "\xD9\xA3", "\xF0\x9F\x98\x80", "\r\n", "\x0B", "\x1C"};
+                                   "\xD9\xA3", "\xF0\x9F\x98\x80", "\x0B", "\x1C", "\xC5\xBF", "\xCC\x81",
+                                   std::string(70, ' '), std::string(70, '\n'), std::string(140, '7')};
   if (invalid) rare.insert(rare.end(), {"\xFF", "\x80", "\xE2\x80", "\xC3", "\xBF\xBF", "\xF4\x90\x80\x80"});
   const double rates[] = {0.0, 0.003, 0.03, 0.3};
   const double rate = rates[rng() % 4];
@@ -167,30 +169,37 @@ std::string BlockScannerText(std::mt19937_64& rng, bool invalid) {
   return t;
 }
 
-std::vector<std::string> PiecesByPieceEnd(std::string_view text) {
+std::vector<std::string> PiecesByPieceEnd(const std::string& pre, std::string_view text) {
   std::vector<std::string> out;
-  FindPreTokenizer("gpt2").get().ForEachPieceByPieceEnd(text, [&](std::string_view p) { out.emplace_back(p); });
+  FindPreTokenizer(pre).get().ForEachPieceByPieceEnd(text, [&](std::string_view p) { out.emplace_back(p); });
   return out;
 }
 
-TEST(Gpt2PreTokenizer, BlockScannerAgreesWithPcre2AndPieceEnd) {
-  std::mt19937_64 rng(17);
-  for (int i = 0; i < 1500; ++i) {
-    const std::string t = BlockScannerText(rng, /*invalid=*/false);
-    SCOPED_TRACE(::testing::Message() << "text " << i << " of " << t.size() << " bytes");
-    const auto pieces = Pieces("gpt2", t);
-    ExpectSamePieces(pieces, PcrePieces(t));
-    ExpectSamePieces(pieces, PiecesByPieceEnd(t));
+const char* const kBlockScanners[] = {"gpt2", "cl100k"};
+
+TEST(BlockScanners, AgreeWithPcre2AndPieceEnd) {
+  for (const char* pre : kBlockScanners) {
+    ASSERT_TRUE(FindPreTokenizer(pre).get().has_block_scanner()) << pre;
+    std::mt19937_64 rng(17);
+    for (int i = 0; i < 1500; ++i) {
+      const std::string t = BlockScannerText(rng, /*invalid=*/false);
+      SCOPED_TRACE(::testing::Message() << pre << ": text " << i << " of " << t.size() << " bytes");
+      const auto pieces = Pieces(pre, t);
+      ExpectSamePieces(pieces, PcrePieces(t, pre));
+      ExpectSamePieces(pieces, PiecesByPieceEnd(pre, t));
+    }
   }
 }
 
-// Invalid UTF-8, which PCRE2 refuses: the block scanner against PieceEnd.
-TEST(Gpt2PreTokenizer, BlockScannerAgreesWithPieceEndOnInvalidUtf8) {
-  std::mt19937_64 rng(19);
-  for (int i = 0; i < 1500; ++i) {
-    const std::string t = i % 5 == 0 ? test::RandomBytes(rng, rng() % 400) : BlockScannerText(rng, /*invalid=*/true);
-    SCOPED_TRACE(::testing::Message() << "text " << i << " of " << t.size() << " bytes");
-    ExpectSamePieces(Pieces("gpt2", t), PiecesByPieceEnd(t));
+// Invalid UTF-8, which PCRE2 refuses: the block scanners against PieceEnd.
+TEST(BlockScanners, AgreeWithPieceEndOnInvalidUtf8) {
+  for (const char* pre : kBlockScanners) {
+    std::mt19937_64 rng(19);
+    for (int i = 0; i < 1500; ++i) {
+      const std::string t = i % 5 == 0 ? test::RandomBytes(rng, rng() % 400) : BlockScannerText(rng, /*invalid=*/true);
+      SCOPED_TRACE(::testing::Message() << pre << ": text " << i << " of " << t.size() << " bytes");
+      ExpectSamePieces(Pieces(pre, t), PiecesByPieceEnd(pre, t));
+    }
   }
 }
 

@@ -31,6 +31,8 @@ class PreTokenizer {
   // time); it must give exactly the pieces of PieceEnd.
   virtual void PieceEnds(std::string_view, EndsSink) const {}
 
+  bool has_block_scanner() const { return block_scanner_; }
+
   // Calls fn(piece) for every piece of text, in order: from PieceEnds where the pre-tokenizer has a
   // block scanner, else one PieceEnd call per piece.
   template <typename Fn>

@@ -114,9 +114,13 @@ inline BlockMasks ClassifyBlock(std::string_view t, size_t base) {
   return m;
 }
 
-// What one block's starts carry into the next (a contraction or a digit group that ends there).
+// What one block's scan carries into the next: starts to clear and set there (a contraction that
+// ends there), and a run the next block goes on counting (cl100k's digits in threes): the position
+// where it goes on, and how many code points its current group has.
 struct Carry {
   uint64_t clear = 0, set = 0;
+  size_t run_at = SIZE_MAX;  // SIZE_MAX: none
+  int run_count = 0;
 };
 
 // Runs the scan. starts(base, before, block, after, piece, carry_in, carry_out, &starts) computes the

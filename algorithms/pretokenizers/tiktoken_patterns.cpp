@@ -18,6 +18,7 @@
 // the second class also accepts.
 #include "algorithms/core/pretokenizer.h"
 #include "algorithms/core/unicode.h"
+#include "algorithms/pretokenizers/block_scan.h"
 
 namespace bpe {
 namespace {
@@ -104,8 +105,137 @@ size_t SpaceAfterNonSpace(std::string_view t, size_t hint) {
   return t.size();
 }
 
+// The lowest set bit above bit j (0..63) of the 128 bits after:cur, as an index 0..127; 128: none.
+size_t NextBit(uint64_t cur, uint64_t after, size_t j) {
+  const uint64_t above = j == 63 ? 0 : cur & (~uint64_t{0} << (j + 1));
+  if (above) return static_cast<size_t>(std::countr_zero(above));
+  if (after) return 64 + static_cast<size_t>(std::countr_zero(after));
+  return 128;
+}
+
+// cl100k's piece starts in the block at base (see block_scan.h for the arguments), for text with no
+// White_Space code point of several bytes. Classes: letter, number, space (with \r \n as a subset),
+// other. From the pattern, in mask form:
+//   1. a run of one class starts a piece;
+//   2. a space run's last code point, when it is not \r or \n and something other than space
+//      follows (\s+(?!\S)), starts a piece, and takes the next piece in when that is letters
+//      ([^\r\n\p{L}\p{N}]?\p{L}+) or, for ' ', other (` ?[^\s\p{L}\p{N}]+`);
+// then, in loops over the few places they concern:
+//   3. a space run with \r or \n in it: \s*[\r\n]+ ends after the last of them, where a piece starts;
+//   4. \r and \n right after other join it ([\r\n]* after ` ?[^\s\p{L}\p{N}]+`);
+//   5. one code point of other (not after ' ') followed by letters is their prefix;
+//   6. numbers go in threes (\p{N}{1,3});
+//   7. a contraction at a piece start is a piece.
+// Returns false where a loop would look past the next block (a space or number run that long).
+bool Cl100kStarts(std::string_view t, size_t base, const block_scan::BlockMasks& before,
+                  const block_scan::BlockMasks& m, const block_scan::BlockMasks& after, size_t piece,
+                  const block_scan::Carry& in, block_scan::Carry& out, uint64_t& starts) {
+  using block_scan::BitAt;
+  const size_t n = t.size();
+  auto prev = [](uint64_t block, uint64_t before_block) { return (block << 1) | (before_block >> 63); };
+  const uint64_t letter = m.letter, number = m.number, space = m.space, crlf = m.crlf;
+  const uint64_t other = ~(letter | number | space);
+  const uint64_t letter_prev = prev(letter, before.letter), number_prev = prev(number, before.number);
+  const uint64_t space_prev = prev(space, before.space), crlf_prev = prev(crlf, before.crlf);
+  const uint64_t blank_prev = prev(m.blank, before.blank);
+  const uint64_t other_prev = ~(letter_prev | number_prev | space_prev);
+  const uint64_t space_next = (space >> 1) | (after.space << 63);
+  // 1 and 2.
+  const uint64_t run_start = (letter ^ letter_prev) | (number ^ number_prev) | (space ^ space_prev);
+  const uint64_t last_space = space & ~crlf & ~space_next;
+  const uint64_t taken = space_prev & ~crlf_prev & ~space & (letter | (other & blank_prev));
+  starts = ((run_start | last_space) & ~taken & ~in.clear) | in.set;
+  starts |= BitAt(base, piece);
+  auto set = [&](size_t p) {
+    starts |= BitAt(base, p);
+    out.set |= BitAt(base + 64, p);
+  };
+  auto clear = [&](size_t p) {
+    starts &= ~BitAt(base, p);
+    out.clear |= BitAt(base + 64, p);
+  };
+  // 3. A space after \r or \n starts a piece if no \r or \n follows in its run.
+  for (uint64_t c = space & ~crlf & crlf_prev; c; c &= c - 1) {
+    const size_t j = static_cast<size_t>(std::countr_zero(c));
+    const size_t run_end = NextBit(~space, ~after.space, j);
+    if (run_end == 128) return false;
+    if (NextBit(crlf, after.crlf, j) > run_end) starts |= uint64_t{1} << j;
+  }
+  // 4. \r and \n right after other belong to its piece; the space run goes on after them.
+  for (uint64_t c = crlf & other_prev; c; c &= c - 1) {
+    const size_t j = static_cast<size_t>(std::countr_zero(c));
+    const size_t after_crlf = NextBit(~crlf, ~after.crlf, j);
+    if (after_crlf == 128) return false;
+    starts &= ~(uint64_t{1} << j);
+    const bool still_space = after_crlf < 64 ? (space >> after_crlf) & 1 : (after.space >> (after_crlf - 64)) & 1;
+    if (still_space) set(base + after_crlf);
+  }
+  // 5. Letters after one code point of other, which ' ' does not prefix: one piece.
+  for (uint64_t c = letter & other_prev; c; c &= c - 1) {
+    const size_t k = base + static_cast<size_t>(std::countr_zero(c));
+    size_t s = k - 1;  // the code point before k starts at s (a byte on its own unless a valid
+    while (s > 0 && k - s < 4 && (static_cast<uint8_t>(t[s]) & 0xC0) == 0x80) --s;  // sequence ends at k)
+    if (const unicode::Decoded d = unicode::Decode(t, s); d.cp == unicode::kInvalid || s + d.length != k) s = k - 1;
+    // Its class and the one before it, from the masks (s - 1 >= base - 5: this block or the one before).
+    auto bit = [&](uint64_t block_mask, uint64_t before_mask, size_t p) {
+      return p >= base ? (block_mask >> (p - base)) & 1 : (before_mask >> (p + 64 - base)) & 1;
+    };
+    if (s == 0) {
+      clear(k);
+      continue;
+    }
+    const size_t b = s - 1;
+    const bool other_before = !bit(letter, before.letter, b) && !bit(number, before.number, b) &&
+                              !bit(space, before.space, b);
+    if (!other_before && !bit(m.blank, before.blank, b)) clear(k);
+  }
+  // 6. \p{N}{1,3}: a number run starts a piece every three code points. `count`: code points of the
+  // current group before p; a run that goes on past the block is handed on in `out`.
+  auto number_run = [&](size_t p, int count) {
+    uint32_t len = 0;
+    for (; p < n && (unicode::FlagsAt(t, p, &len) & unicode::kIsNumber); p += len) {
+      if (p >= base + 64) {
+        out.run_at = p;
+        out.run_count = count;
+        return;
+      }
+      if (count == 3) {
+        starts |= uint64_t{1} << (p - base);
+        count = 0;
+      }
+      ++count;
+    }
+  };
+  if (in.run_at != SIZE_MAX) {
+    number_run(in.run_at, in.run_count);
+  } else if (number & number_prev & 1) {
+    return false;  // a run from a block scanned by PieceEnd: where its groups fall is not known here
+  }
+  for (uint64_t c = number & ~number_prev; c; c &= c - 1) number_run(base + static_cast<size_t>(std::countr_zero(c)), 0);
+  // 7. Contractions at piece starts.
+  for (uint64_t q = starts & m.apostrophe; q; q &= q - 1) {
+    const size_t at = base + static_cast<size_t>(std::countr_zero(q));
+    if (at < piece) continue;
+    // Its letters start no piece already: an apostrophe at a piece start is one code point of
+    // other before letters (5).
+    if (const size_t length = Contraction(t, at)) set(at + length);
+  }
+  return true;
+}
+
 class Cl100k final : public PreTokenizer {
  public:
+  Cl100k() { block_scanner_ = true; }
+
+  void PieceEnds(std::string_view t, EndsSink sink) const override {
+    block_scan::ScanBlocks(t, *this, sink,
+                           [&](size_t base, const block_scan::BlockMasks& before, const block_scan::BlockMasks& block,
+                               const block_scan::BlockMasks& after, size_t piece, const block_scan::Carry& in,
+                               block_scan::Carry& out, uint64_t& starts) {
+                             return Cl100kStarts(t, base, before, block, after, piece, in, out, starts);
+                           });
+  }
+
   size_t PieceEnd(std::string_view t, size_t i) const override {
     if (size_t c = Contraction(t, i)) return i + c;
     uint32_t len = 0;
