@@ -152,7 +152,8 @@ TEST(Gpt2PreTokenizer, AgreesWithPcre2OnTrickyText) {
 std::string BlockScannerText(std::mt19937_64& rng, bool invalid) {
   static const std::vector<std::string> common = {"a", "Z", "s", "t", "l", "e", "d", "'", "1", " ", " ",  "  ",
                                                   "\n", "\t", ".", ",", "'s", "'ll", "'re", "'t", "'S", "'LL",
-                                                  "\r\n", "\n\n", " \n", "!\n", "(", "2024", "123456"};
+                                                  "\r\n", "\n\n", " \n", "!\n", "(", "2024", "123456",
+                                                  "/", "!\n/", "It", "dON"};
   std::vector<std::string> rare = {"\xC3\xA9", "\xE2\x80\x99", "\xC2\xA0", "\xE3\x80\x80", "\xC2\x85",
                                    "\xD9\xA3", "\xF0\x9F\x98\x80", "\x0B", "\x1C", "\xC5\xBF", "\xCC\x81",
                                    std::string(70, ' '), std::string(70, '\n'), std::string(140, '7')};
@@ -175,7 +176,7 @@ std::vector<std::string> PiecesByPieceEnd(const std::string& pre, std::string_vi
   return out;
 }
 
-const char* const kBlockScanners[] = {"gpt2", "cl100k"};
+const char* const kBlockScanners[] = {"gpt2", "cl100k", "o200k"};
 
 TEST(BlockScanners, AgreeWithPcre2AndPieceEnd) {
   for (const char* pre : kBlockScanners) {

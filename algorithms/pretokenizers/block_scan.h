@@ -28,7 +28,10 @@ struct BlockMasks {
   uint64_t crlf = 0;        // '\r' and '\n' (a subset of space)
   uint64_t blank = 0;       // ' ', the one space that may prefix a piece
   uint64_t apostrophe = 0;  // where a contraction may start
+  uint64_t upper = 0;       // 'A'..'Z' (o200k splits words at case changes)
+  uint64_t slash = 0;       // '/' (o200k lets it follow punctuation with line breaks)
   bool multibyte_space = false;  // a White_Space code point of several bytes overlaps the block
+  bool nonascii_letter = false;  // a letter (or, when asked for, a mark) of several bytes does
 };
 
 // ASCII bytes whose value is in [lo, lo + count), for 16 bytes: x - lo + 128, as a signed byte, is
@@ -44,7 +47,9 @@ inline uint64_t Bits(__m128i m) { return static_cast<uint32_t>(_mm_movemask_epi8
 // The masks of the block at base. Reads no byte past the text (the last block goes through a
 // zero-padded copy); positions past the end count as space, so a trailing whitespace run stays one
 // piece, as `\s+(?!\S)` makes it.
-inline BlockMasks ClassifyBlock(std::string_view t, size_t base) {
+// kFindMarks: also flag combining marks in nonascii_letter (o200k counts them with letters).
+template <bool kFindMarks = false>
+BlockMasks ClassifyBlock(std::string_view t, size_t base) {
   BlockMasks m;
   const size_t n = t.size();
   const size_t count = n - base < 64 ? n - base : 64;
@@ -67,6 +72,8 @@ inline BlockMasks ClassifyBlock(std::string_view t, size_t base) {
     m.blank |= Bits(blank) << shift;
     m.crlf |= Bits(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))) << shift;
     m.apostrophe |= Bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('\''))) << shift;
+    m.upper |= Bits(InRange(v, 'A', 26)) << shift;
+    m.slash |= Bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('/'))) << shift;
     high |= Bits(v) << shift;
   }
 #else
@@ -84,6 +91,8 @@ inline BlockMasks ClassifyBlock(std::string_view t, size_t base) {
     if (b == ' ') m.blank |= bit;
     if (b == '\r' || b == '\n') m.crlf |= bit;
     if (b == '\'') m.apostrophe |= bit;
+    if (b >= 'A' && b <= 'Z') m.upper |= bit;
+    if (b == '/') m.slash |= bit;
   }
 #endif
   // Non-ASCII bytes: the class of the code point each belongs to, as the scanner decodes it (a
@@ -102,7 +111,12 @@ inline BlockMasks ClassifyBlock(std::string_view t, size_t base) {
     const unicode::CharClass c = valid ? unicode::ClassOf(d.cp) : unicode::kOther;
     const size_t last = end < base + 64 ? end : base + 64;
     const uint64_t span = (last - pos == 64 ? ~uint64_t{0} : ((uint64_t{1} << (last - pos)) - 1)) << (pos - base);
-    if (c == unicode::kLetter) m.letter |= span;
+    if (c == unicode::kLetter) {
+      m.letter |= span;
+      m.nonascii_letter = true;
+    } else if (kFindMarks && valid && c == unicode::kOther && unicode::CategoryOf(d.cp) == unicode::kCatMark) {
+      m.nonascii_letter = true;
+    }
     if (c == unicode::kNumber) m.number |= span;
     if (c == unicode::kSpace) {
       m.space |= span;
@@ -129,7 +143,7 @@ struct Carry {
 // piece not yet emitted starts (always a piece start), carry_in what the block before left. It
 // returns false to have the block scanned by pre.PieceEnd instead. Before the text, the scan sees a
 // line break (so nothing joins the first piece); after it, space (so a trailing run stays whole).
-template <typename StartsFn>
+template <bool kFindMarks = false, typename StartsFn>
 void ScanBlocks(std::string_view t, const PreTokenizer& pre, PreTokenizer::EndsSink sink, StartsFn&& starts_of) {
   const size_t n = t.size();
   size_t ends[128];
@@ -144,11 +158,11 @@ void ScanBlocks(std::string_view t, const PreTokenizer& pre, PreTokenizer::EndsS
   size_t piece = 0;
   BlockMasks before, block, after;
   before.space = before.crlf = uint64_t{1} << 63;
-  if (n > 0) block = ClassifyBlock(t, 0);
+  if (n > 0) block = ClassifyBlock<kFindMarks>(t, 0);
   Carry carry;
   for (size_t base = 0; base < n; base += 64) {
     if (base + 64 < n) {
-      after = ClassifyBlock(t, base + 64);
+      after = ClassifyBlock<kFindMarks>(t, base + 64);
     } else {
       after = BlockMasks{};
       after.space = ~uint64_t{0};

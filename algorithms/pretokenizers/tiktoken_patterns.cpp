@@ -127,7 +127,8 @@ size_t NextBit(uint64_t cur, uint64_t after, size_t j) {
 //   6. numbers go in threes (\p{N}{1,3});
 //   7. a contraction at a piece start is a piece.
 // Returns false where a loop would look past the next block (a space or number run that long).
-bool Cl100kStarts(std::string_view t, size_t base, const block_scan::BlockMasks& before,
+template <bool kO200k>
+bool TiktokenStarts(std::string_view t, size_t base, const block_scan::BlockMasks& before,
                   const block_scan::BlockMasks& m, const block_scan::BlockMasks& after, size_t piece,
                   const block_scan::Carry& in, block_scan::Carry& out, uint64_t& starts) {
   using block_scan::BitAt;
@@ -141,7 +142,13 @@ bool Cl100kStarts(std::string_view t, size_t base, const block_scan::BlockMasks&
   const uint64_t other_prev = ~(letter_prev | number_prev | space_prev);
   const uint64_t space_next = (space >> 1) | (after.space << 63);
   // 1 and 2.
-  const uint64_t run_start = (letter ^ letter_prev) | (number ^ number_prev) | (space ^ space_prev);
+  uint64_t run_start = (letter ^ letter_prev) | (number ^ number_prev) | (space ^ space_prev);
+  if constexpr (kO200k) {
+    // Words split where a capital follows a small letter (ASCII only: a block near a letter or mark
+    // of several bytes, whose case classes o200k's two word alternatives weigh, goes to PieceEnd).
+    if (before.nonascii_letter || m.nonascii_letter || after.nonascii_letter) return false;
+    run_start |= m.upper & prev(letter & ~m.upper, before.letter & ~before.upper);
+  }
   const uint64_t last_space = space & ~crlf & ~space_next;
   const uint64_t taken = space_prev & ~crlf_prev & ~space & (letter | (other & blank_prev));
   starts = ((run_start | last_space) & ~taken & ~in.clear) | in.set;
@@ -166,6 +173,9 @@ bool Cl100kStarts(std::string_view t, size_t base, const block_scan::BlockMasks&
     const size_t j = static_cast<size_t>(std::countr_zero(c));
     const size_t after_crlf = NextBit(~crlf, ~after.crlf, j);
     if (after_crlf == 128) return false;
+    if constexpr (kO200k) {  // [\r\n/]*: a '/' after the line breaks as well (rare: left to PieceEnd)
+      if (after_crlf < 64 ? (m.slash >> after_crlf) & 1 : (after.slash >> (after_crlf - 64)) & 1) return false;
+    }
     starts &= ~(uint64_t{1} << j);
     const bool still_space = after_crlf < 64 ? (space >> after_crlf) & 1 : (after.space >> (after_crlf - 64)) & 1;
     if (still_space) set(base + after_crlf);
@@ -187,7 +197,9 @@ bool Cl100kStarts(std::string_view t, size_t base, const block_scan::BlockMasks&
     const size_t b = s - 1;
     const bool other_before = !bit(letter, before.letter, b) && !bit(number, before.number, b) &&
                               !bit(space, before.space, b);
-    if (!other_before && !bit(m.blank, before.blank, b)) clear(k);
+    // (At `piece` a piece starts whatever came before: o200k's [\r\n/]* may have ended the last one
+    // with a '/' that the block before left to PieceEnd.)
+    if (s == piece || (!other_before && !bit(m.blank, before.blank, b))) clear(k);
   }
   // 6. \p{N}{1,3}: a number run starts a piece every three code points. `count`: code points of the
   // current group before p; a run that goes on past the block is handed on in `out`.
@@ -212,13 +224,38 @@ bool Cl100kStarts(std::string_view t, size_t base, const block_scan::BlockMasks&
     return false;  // a run from a block scanned by PieceEnd: where its groups fall is not known here
   }
   for (uint64_t c = number & ~number_prev; c; c &= c - 1) number_run(base + static_cast<size_t>(std::countr_zero(c)), 0);
-  // 7. Contractions at piece starts.
-  for (uint64_t q = starts & m.apostrophe; q; q &= q - 1) {
-    const size_t at = base + static_cast<size_t>(std::countr_zero(q));
-    if (at < piece) continue;
-    // Its letters start no piece already: an apostrophe at a piece start is one code point of
-    // other before letters (5).
-    if (const size_t length = Contraction(t, at)) set(at + length);
+  if constexpr (!kO200k) {
+    // 7. Contractions at piece starts.
+    for (uint64_t q = starts & m.apostrophe; q; q &= q - 1) {
+      const size_t at = base + static_cast<size_t>(std::countr_zero(q));
+      if (at < piece) continue;
+      // Its letters start no piece already: an apostrophe at a piece start is one code point of
+      // other before letters (5).
+      if (const size_t length = Contraction(t, at)) set(at + length);
+    }
+  } else {
+    // 7. o200k: a contraction right after a word ends the word's piece ((?i:'s|...)? after the
+    // letters). Unless the word's letters follow an apostrophe themselves (a contraction or a
+    // prefix: which one the pattern took is a chain), left to PieceEnd.
+    for (uint64_t q = m.apostrophe & letter_prev; q; q &= q - 1) {
+      const size_t j = static_cast<size_t>(std::countr_zero(q));
+      const size_t at = base + j;
+      const size_t length = Contraction(t, at);
+      if (length == 0) continue;
+      // The word's first letter: after the last non-letter before `at`, in this block or the one before.
+      const uint64_t non_letter = ~letter & ((uint64_t{1} << j) - 1);
+      size_t word;
+      if (non_letter) {
+        word = base + 64 - static_cast<size_t>(std::countl_zero(non_letter));
+      } else if (~before.letter) {
+        word = base - static_cast<size_t>(std::countl_zero(~before.letter));
+      } else {
+        return false;
+      }
+      if (word == 0 || t[word - 1] == '\'') return false;
+      clear(at);
+      set(at + length);
+    }
   }
   return true;
 }
@@ -232,7 +269,7 @@ class Cl100k final : public PreTokenizer {
                            [&](size_t base, const block_scan::BlockMasks& before, const block_scan::BlockMasks& block,
                                const block_scan::BlockMasks& after, size_t piece, const block_scan::Carry& in,
                                block_scan::Carry& out, uint64_t& starts) {
-                             return Cl100kStarts(t, base, before, block, after, piece, in, out, starts);
+                             return TiktokenStarts<false>(t, base, before, block, after, piece, in, out, starts);
                            });
   }
 
@@ -253,6 +290,16 @@ class Cl100k final : public PreTokenizer {
 
 class O200k final : public PreTokenizer {
  public:
+  O200k() { block_scanner_ = true; }
+
+  void PieceEnds(std::string_view t, EndsSink sink) const override {
+    block_scan::ScanBlocks</*kFindMarks=*/true>(
+        t, *this, sink,
+        [&](size_t base, const block_scan::BlockMasks& before, const block_scan::BlockMasks& block,
+            const block_scan::BlockMasks& after, size_t piece, const block_scan::Carry& in, block_scan::Carry& out,
+            uint64_t& starts) { return TiktokenStarts<true>(t, base, before, block, after, piece, in, out, starts); });
+  }
+
   size_t PieceEnd(std::string_view t, size_t i) const override {
     uint32_t len = 0;
     const uint8_t f = FlagsAt(t, i, &len);
