@@ -33,11 +33,12 @@ void CountChunk(std::string_view chunk, const PreTokenizer& pre, PieceTable& tab
   pre.ForEachPiece(chunk, [&](std::string_view piece) { ++table[piece]; });
 }
 
-// Counts each chunk of text into its own table (views into text: no copies of the pieces yet).
-std::vector<PieceTable> CountParallel(std::string_view text, const PreTokenizer& pre, int threads) {
+// Counts each chunk of text into its own table (views into text: no copies of the pieces yet). The
+// tables are Padded: each insert writes its table's size.
+std::vector<Padded<PieceTable>> CountParallel(std::string_view text, const PreTokenizer& pre, int threads) {
   const auto chunks = SplitAtSafeBoundaries(text, pre, static_cast<size_t>(std::max(threads, 1)));
-  std::vector<PieceTable> tables(chunks.size());
-  RunParallel(chunks.size(), [&](size_t i) { CountChunk(chunks[i], pre, tables[i]); });
+  std::vector<Padded<PieceTable>> tables(chunks.size());
+  RunParallel(chunks.size(), [&](size_t i) { CountChunk(chunks[i], pre, tables[i].value); });
   return tables;
 }
 
@@ -119,9 +120,9 @@ WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
 
 WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int threads) {
   // Sorted by bytes, so the result does not depend on hash order or thread count.
-  const std::vector<PieceTable> tables = CountParallel(text, pre, threads);
+  const std::vector<Padded<PieceTable>> tables = CountParallel(text, pre, threads);
   std::vector<const PieceTable*> views;
-  for (const auto& t : tables) views.push_back(&t);
+  for (const auto& t : tables) views.push_back(&t.value);
   return SortedCounts(views, threads);
 }
 
@@ -155,8 +156,8 @@ void WordCounter::Add(std::string_view bytes) {
 
 void WordCounter::CountPrefix(size_t end) {
   const std::string_view text(carry_.data(), end);
-  for (const PieceTable& part : CountParallel(text, pre_, threads_)) {
-    for (const auto& [piece, count] : part) {
+  for (const Padded<PieceTable>& part : CountParallel(text, pre_, threads_)) {
+    for (const auto& [piece, count] : part.value) {
       if (auto it = table_.find(piece); it != table_.end()) {
         it->second += count;
       } else {
@@ -184,22 +185,22 @@ void EncodeChunk(std::string_view text, const PreTokenizer& pre, Encoder& encode
 std::vector<TokenId> EncodeText(std::string_view text, const PreTokenizer& pre,
                                 const EncoderInfo& info, const Vocabulary& vocab, int threads) {
   const auto chunks = SplitAtSafeBoundaries(text, pre, static_cast<size_t>(std::max(threads, 1)));
-  // One output vector per chunk: separate heap blocks, so threads never share a cache line. The
+  // One output vector per chunk, Padded (push_back writes the vector's end pointer). The
   // calling thread takes the first chunk and its vector becomes the result, so it reserves room for
   // the whole text's ids (a third of its bytes covers every vocabulary but the smallest ones), and
   // the other chunks' ids are appended without moving it.
-  std::vector<std::vector<TokenId>> parts(chunks.size());
+  std::vector<Padded<std::vector<TokenId>>> parts(chunks.size());
   RunParallel(chunks.size(), [&](size_t i) {
     auto encoder = info.make(vocab);
-    parts[i].reserve((i == 0 ? text.size() : chunks[i].size()) / 3);
-    EncodeChunk(chunks[i], pre, *encoder, parts[i]);
+    parts[i].value.reserve((i == 0 ? text.size() : chunks[i].size()) / 3);
+    EncodeChunk(chunks[i], pre, *encoder, parts[i].value);
   });
-  if (parts.size() == 1) return std::move(parts[0]);
+  if (parts.size() == 1) return std::move(parts[0].value);
   size_t total = 0;
-  for (const auto& p : parts) total += p.size();
-  std::vector<TokenId> ids = std::move(parts[0]);
+  for (const auto& p : parts) total += p.value.size();
+  std::vector<TokenId> ids = std::move(parts[0].value);
   ids.reserve(total);
-  for (size_t i = 1; i < parts.size(); ++i) ids.insert(ids.end(), parts[i].begin(), parts[i].end());
+  for (size_t i = 1; i < parts.size(); ++i) ids.insert(ids.end(), parts[i].value.begin(), parts[i].value.end());
   return ids;
 }
 

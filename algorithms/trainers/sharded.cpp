@@ -56,7 +56,9 @@ struct Change {
   bool grew = false;  // an occurrence was added (the pair holds the new token)
 };
 
-struct Shard {
+// Padded to kFalseSharingBytes: the shards sit side by side in one vector and their threads write
+// them (the maps' sizes, last_word) all through a merge.
+struct alignas(kFalseSharingBytes) Shard {
   uint32_t first_word = 0, end_word = 0;  // its pieces: word_start_[first_word .. end_word)
   boost::unordered_flat_map<uint64_t, std::vector<uint32_t>> positions;  // may hold stale ones
   boost::unordered_flat_map<uint64_t, Change> changes;                   // of the current merge
@@ -131,7 +133,7 @@ class Run {
       shards_[s].last_word = shards_[s].first_word;
     }
 
-    std::vector<boost::unordered_flat_map<uint64_t, uint64_t>> initial(parts);
+    std::vector<Padded<boost::unordered_flat_map<uint64_t, uint64_t>>> initial(parts);
     RunParallel(parts, [&](size_t s) {
       Shard& shard = shards_[s];
       for (uint32_t w = shard.first_word; w < shard.end_word; ++w) {
@@ -144,13 +146,13 @@ class Run {
         }
         for (uint32_t i = at; i + 1 < word_start_[w + 1]; ++i) {
           const uint64_t key = PairKey({tok_[i], tok_[i + 1]});
-          initial[s][key] += weight_[w];
+          initial[s].value[key] += weight_[w];
           shard.positions[key].push_back(i);
         }
       }
     });
     for (const auto& part : initial) {
-      for (const auto& [key, count] : part) counts_[key].count += count;
+      for (const auto& [key, count] : part.value) counts_[key].count += count;
     }
     std::vector<LazyPairHeap::Candidate> candidates;
     candidates.reserve(counts_.size());
