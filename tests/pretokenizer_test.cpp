@@ -192,14 +192,33 @@ TEST(BlockScanners, AgreeWithPcre2AndPieceEnd) {
   }
 }
 
-// Invalid UTF-8, which PCRE2 refuses: the block scanners against PieceEnd.
+// PieceEnds called directly (the default, which batches PieceEnd, for the others).
+std::vector<std::string> PiecesByPieceEnds(const std::string& pre, std::string_view text) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  auto collect = [&](const size_t* ends, size_t count) {
+    for (size_t j = 0; j < count; ++j) {
+      out.emplace_back(text.substr(begin, ends[j] - begin));
+      begin = ends[j];
+    }
+  };
+  FindPreTokenizer(pre).get().PieceEnds(text, PreTokenizer::EndsSink{&collect, [](void* c, const size_t* e, size_t n) {
+                                                                        (*static_cast<decltype(collect)*>(c))(e, n);
+                                                                      }});
+  return out;
+}
+
+// Invalid UTF-8, which PCRE2 refuses: every pre-tokenizer's PieceEnds and ForEachPiece against PieceEnd.
 TEST(BlockScanners, AgreeWithPieceEndOnInvalidUtf8) {
-  for (const char* pre : kBlockScanners) {
+  for (const auto& info : PreTokenizers()) {
+    const std::string pre(info.name);
     std::mt19937_64 rng(19);
     for (int i = 0; i < 1500; ++i) {
       const std::string t = i % 5 == 0 ? test::RandomBytes(rng, rng() % 400) : BlockScannerText(rng, /*invalid=*/true);
       SCOPED_TRACE(::testing::Message() << pre << ": text " << i << " of " << t.size() << " bytes");
-      ExpectSamePieces(Pieces(pre, t), PiecesByPieceEnd(pre, t));
+      const auto reference = PiecesByPieceEnd(pre, t);
+      ExpectSamePieces(Pieces(pre, t), reference);
+      ExpectSamePieces(PiecesByPieceEnds(pre, t), reference);
     }
   }
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <iterator>
 #include <string_view>
 
 namespace bpe {
@@ -27,9 +28,21 @@ class PreTokenizer {
   };
 
   // Every piece end of text, in order, in batches (pieces are consecutive from 0, so the last end is
-  // text.size()). Only for pre-tokenizers that set block_scanner_ (gpt2: 64 bytes classified at a
-  // time); it must give exactly the pieces of PieceEnd.
-  virtual void PieceEnds(std::string_view, EndsSink) const {}
+  // text.size()); exactly the pieces of PieceEnd. This default calls PieceEnd per piece; a
+  // pre-tokenizer with a block scanner (64 bytes classified at a time: gpt2, cl100k, o200k)
+  // overrides it and sets block_scanner_, so that ForEachPiece goes through it.
+  virtual void PieceEnds(std::string_view text, EndsSink sink) const {
+    size_t ends[64];
+    size_t count = 0;
+    for (size_t i = 0; i < text.size();) {
+      ends[count++] = i = PieceEnd(text, i);
+      if (count == std::size(ends)) {
+        sink.fn(sink.context, ends, count);
+        count = 0;
+      }
+    }
+    if (count > 0) sink.fn(sink.context, ends, count);
+  }
 
   bool has_block_scanner() const { return block_scanner_; }
 

@@ -137,7 +137,26 @@ struct Carry {
   int run_count = 0;
 };
 
-// Runs the scan. starts(base, before, block, after, piece, carry_in, carry_out, &starts) computes the
+// Each position's neighbour in a mask: the bit of the byte before it (bit 0 takes bit 63 of the block
+// before) and of the byte after it (bit 63 takes bit 0 of the block after).
+inline uint64_t Prev(uint64_t block, uint64_t before) { return (block << 1) | (before >> 63); }
+inline uint64_t Next(uint64_t block, uint64_t after) { return (block >> 1) | (after << 63); }
+
+// Bit of position p in the block at base, or 0 when p is outside it.
+inline uint64_t BitAt(size_t base, size_t p) { return p >= base && p < base + 64 ? uint64_t{1} << (p - base) : 0; }
+
+// A piece start at p set or cleared in the block at base, or, when p lies in the next block, in what
+// is carried there.
+inline void SetStart(size_t base, size_t p, uint64_t& starts, Carry& out) {
+  starts |= BitAt(base, p);
+  out.set |= BitAt(base + 64, p);
+}
+inline void ClearStart(size_t base, size_t p, uint64_t& starts, Carry& out) {
+  starts &= ~BitAt(base, p);
+  out.clear |= BitAt(base + 64, p);
+}
+
+// Runs the scan. starts(t, base, before, block, after, piece, carry_in, carry_out, &starts) computes the
 // piece starts of the block at base (bit j: a piece starts at base + j); the masks of the blocks
 // before and after are given for the neighbours of its first and last bytes, `piece` is where the
 // piece not yet emitted starts (always a piece start), carry_in what the block before left. It
@@ -170,7 +189,7 @@ void ScanBlocks(std::string_view t, const PreTokenizer& pre, PreTokenizer::EndsS
     uint64_t starts = 0;
     Carry next;
     const bool masks = !block.multibyte_space && !before.multibyte_space && !after.multibyte_space &&
-                       starts_of(base, before, block, after, piece, carry, next, starts);
+                       starts_of(t, base, before, block, after, piece, carry, next, starts);
     if (!masks) {
       while (piece < base + 64 && piece < n) {
         const size_t end = pre.PieceEnd(t, piece);
@@ -195,8 +214,5 @@ void ScanBlocks(std::string_view t, const PreTokenizer& pre, PreTokenizer::EndsS
   if (piece < n) emit(n);
   if (count > 0) sink.fn(sink.context, ends, count);
 }
-
-// Bit of position p in the block at base, or 0 when p is outside it.
-inline uint64_t BitAt(size_t base, size_t p) { return p >= base && p < base + 64 ? uint64_t{1} << (p - base) : 0; }
 
 }  // namespace bpe::block_scan

@@ -14,7 +14,7 @@
 //
 // Two forms of it. PieceEnd scans one piece, a code point at a time. PieceEnds, which ForEachPiece
 // uses, classifies 64 bytes at a time into bit masks and finds every piece start of the block from
-// them at once (BlockStarts), with no branch per byte or per piece; it falls back to PieceEnd on a
+// them at once (Gpt2Starts), with no branch per byte or per piece; it falls back to PieceEnd on a
 // block that a White_Space code point of several bytes overlaps (rare in text), and the tests hold
 // it to PieceEnd and to PCRE2.
 #include "algorithms/core/pretokenizer.h"
@@ -49,24 +49,35 @@ CharClass ClassBefore(std::string_view t, size_t p) {
   return start + length == p ? c : unicode::kOther;
 }
 
-
-// The piece starts among the block's positions k, from the classes at k - 1, k and k + 1 (bit 63 of
-// `before`, the block, bit 0 of `after`), for text with no White_Space code point of several bytes:
-//   - k starts a run of its class (letter, number, space, other) ...
-//   - ... except where k follows a space run whose last byte is ' ': that space prefixes the piece
-//     at k (` ?\p{L}+` and the like), so the piece starts there instead;
+// The piece starts of the block at base (block_scan.h has the arguments), for text with no
+// White_Space code point of several bytes:
+//   - a position starts a run of its class (letter, number, space, other) ...
+//   - ... except after a space run whose last byte is ' ': that space prefixes the piece there
+//     (` ?\p{L}+` and the like), so the piece starts at the space instead;
 //   - the last byte of a space run that something other than space follows starts a piece
-//     (`\s+(?!\S)` leaves it out of the run).
-// Contractions are applied after (PieceEnds).
-uint64_t BlockStarts(const BlockMasks& before, const BlockMasks& m, const BlockMasks& after) {
-  const uint64_t letter_prev = (m.letter << 1) | (before.letter >> 63);
-  const uint64_t number_prev = (m.number << 1) | (before.number >> 63);
-  const uint64_t space_prev = (m.space << 1) | (before.space >> 63);
-  const uint64_t blank_prev = (m.blank << 1) | (before.blank >> 63);
-  const uint64_t space_next = (m.space >> 1) | (after.space << 63);
-  const uint64_t run_start = (m.letter ^ letter_prev) | (m.number ^ number_prev) | (m.space ^ space_prev);
-  const uint64_t after_blank = ~m.space & space_prev & blank_prev;
-  return (run_start & ~after_blank) | (m.space & ~space_next);
+//     (`\s+(?!\S)` leaves it out of the run);
+//   - a contraction ('s 't 're 've 'm 'll 'd) at a piece start is a piece: its letters do not start
+//     one, the byte after it does.
+bool Gpt2Starts(std::string_view t, size_t base, const BlockMasks& before, const BlockMasks& m,
+                const BlockMasks& after, size_t piece, const block_scan::Carry& in, block_scan::Carry& out,
+                uint64_t& starts) {
+  using block_scan::Prev;
+  const uint64_t space_prev = Prev(m.space, before.space);
+  const uint64_t run_start = (m.letter ^ Prev(m.letter, before.letter)) | (m.number ^ Prev(m.number, before.number)) |
+                             (m.space ^ space_prev);
+  const uint64_t after_blank = ~m.space & space_prev & Prev(m.blank, before.blank);
+  starts = (run_start & ~after_blank) | (m.space & ~block_scan::Next(m.space, after.space));
+  starts = (starts & ~in.clear) | in.set;
+  starts |= block_scan::BitAt(base, piece);
+  for (uint64_t q = starts & m.apostrophe; q; q &= q - 1) {
+    const size_t at = base + static_cast<size_t>(std::countr_zero(q));
+    if (at < piece) continue;
+    if (const size_t length = ContractionLength(t, at)) {
+      block_scan::ClearStart(base, at + 1, starts, out);
+      block_scan::SetStart(base, at + length, starts, out);
+    }
+  }
+  return true;
 }
 
 class Gpt2 final : public PreTokenizer {
@@ -104,26 +115,7 @@ class Gpt2 final : public PreTokenizer {
   }
 
   void PieceEnds(std::string_view t, EndsSink sink) const override {
-    block_scan::ScanBlocks(t, *this, sink,
-                           [&](size_t base, const BlockMasks& before, const BlockMasks& block, const BlockMasks& after,
-                               size_t piece, const block_scan::Carry& in, block_scan::Carry& out, uint64_t& starts) {
-                             starts = (BlockStarts(before, block, after) & ~in.clear) | in.set;
-                             starts |= block_scan::BitAt(base, piece);
-                             // A contraction ('s 't 're 've 'm 'll 'd) at a piece start is a piece:
-                             // its letters do not start one, the byte after it does.
-                             for (uint64_t q = starts & block.apostrophe; q; q &= q - 1) {
-                               const size_t at = base + static_cast<size_t>(std::countr_zero(q));
-                               if (at < piece) continue;
-                               if (const size_t length = ContractionLength(t, at)) {
-                                 const size_t letter = at + 1, next = at + length;
-                                 starts &= ~block_scan::BitAt(base, letter);
-                                 out.clear |= block_scan::BitAt(base + 64, letter);
-                                 starts |= block_scan::BitAt(base, next);
-                                 out.set |= block_scan::BitAt(base + 64, next);
-                               }
-                             }
-                             return true;
-                           });
+    block_scan::ScanBlocks(t, *this, sink, Gpt2Starts);
   }
 
   // No piece contains a non-space code point followed by a space; and at such a point the scan

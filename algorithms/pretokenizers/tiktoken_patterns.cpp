@@ -113,8 +113,8 @@ size_t NextBit(uint64_t cur, uint64_t after, size_t j) {
   return 128;
 }
 
-// cl100k's piece starts in the block at base (see block_scan.h for the arguments), for text with no
-// White_Space code point of several bytes. Classes: letter, number, space (with \r \n as a subset),
+// cl100k's (kO200k false) and o200k's piece starts in the block at base (block_scan.h has the
+// arguments), for text with no White_Space code point of several bytes. Classes: letter, number, space (with \r \n as a subset),
 // other. From the pattern, in mask form:
 //   1. a run of one class starts a piece;
 //   2. a space run's last code point, when it is not \r or \n and something other than space
@@ -126,41 +126,38 @@ size_t NextBit(uint64_t cur, uint64_t after, size_t j) {
 //   5. one code point of other (not after ' ') followed by letters is their prefix;
 //   6. numbers go in threes (\p{N}{1,3});
 //   7. a contraction at a piece start is a piece.
+// o200k differs in three places: words also split where a capital follows a small letter (1), a '/'
+// may follow the line breaks of 4, and a contraction ends the word before it instead of being a
+// piece (7).
 // Returns false where a loop would look past the next block (a space or number run that long).
 template <bool kO200k>
 bool TiktokenStarts(std::string_view t, size_t base, const block_scan::BlockMasks& before,
                   const block_scan::BlockMasks& m, const block_scan::BlockMasks& after, size_t piece,
                   const block_scan::Carry& in, block_scan::Carry& out, uint64_t& starts) {
   using block_scan::BitAt;
+  using block_scan::Prev;
   const size_t n = t.size();
-  auto prev = [](uint64_t block, uint64_t before_block) { return (block << 1) | (before_block >> 63); };
   const uint64_t letter = m.letter, number = m.number, space = m.space, crlf = m.crlf;
   const uint64_t other = ~(letter | number | space);
-  const uint64_t letter_prev = prev(letter, before.letter), number_prev = prev(number, before.number);
-  const uint64_t space_prev = prev(space, before.space), crlf_prev = prev(crlf, before.crlf);
-  const uint64_t blank_prev = prev(m.blank, before.blank);
+  const uint64_t letter_prev = Prev(letter, before.letter), number_prev = Prev(number, before.number);
+  const uint64_t space_prev = Prev(space, before.space), crlf_prev = Prev(crlf, before.crlf);
+  const uint64_t blank_prev = Prev(m.blank, before.blank);
   const uint64_t other_prev = ~(letter_prev | number_prev | space_prev);
-  const uint64_t space_next = (space >> 1) | (after.space << 63);
+  const uint64_t space_next = block_scan::Next(space, after.space);
   // 1 and 2.
   uint64_t run_start = (letter ^ letter_prev) | (number ^ number_prev) | (space ^ space_prev);
   if constexpr (kO200k) {
     // Words split where a capital follows a small letter (ASCII only: a block near a letter or mark
     // of several bytes, whose case classes o200k's two word alternatives weigh, goes to PieceEnd).
     if (before.nonascii_letter || m.nonascii_letter || after.nonascii_letter) return false;
-    run_start |= m.upper & prev(letter & ~m.upper, before.letter & ~before.upper);
+    run_start |= m.upper & Prev(letter & ~m.upper, before.letter & ~before.upper);
   }
   const uint64_t last_space = space & ~crlf & ~space_next;
   const uint64_t taken = space_prev & ~crlf_prev & ~space & (letter | (other & blank_prev));
   starts = ((run_start | last_space) & ~taken & ~in.clear) | in.set;
   starts |= BitAt(base, piece);
-  auto set = [&](size_t p) {
-    starts |= BitAt(base, p);
-    out.set |= BitAt(base + 64, p);
-  };
-  auto clear = [&](size_t p) {
-    starts &= ~BitAt(base, p);
-    out.clear |= BitAt(base + 64, p);
-  };
+  auto set = [&](size_t p) { block_scan::SetStart(base, p, starts, out); };
+  auto clear = [&](size_t p) { block_scan::ClearStart(base, p, starts, out); };
   // 3. A space after \r or \n starts a piece if no \r or \n follows in its run.
   for (uint64_t c = space & ~crlf & crlf_prev; c; c &= c - 1) {
     const size_t j = static_cast<size_t>(std::countr_zero(c));
@@ -265,12 +262,7 @@ class Cl100k final : public PreTokenizer {
   Cl100k() { block_scanner_ = true; }
 
   void PieceEnds(std::string_view t, EndsSink sink) const override {
-    block_scan::ScanBlocks(t, *this, sink,
-                           [&](size_t base, const block_scan::BlockMasks& before, const block_scan::BlockMasks& block,
-                               const block_scan::BlockMasks& after, size_t piece, const block_scan::Carry& in,
-                               block_scan::Carry& out, uint64_t& starts) {
-                             return TiktokenStarts<false>(t, base, before, block, after, piece, in, out, starts);
-                           });
+    block_scan::ScanBlocks(t, *this, sink, TiktokenStarts<false>);
   }
 
   size_t PieceEnd(std::string_view t, size_t i) const override {
@@ -293,11 +285,7 @@ class O200k final : public PreTokenizer {
   O200k() { block_scanner_ = true; }
 
   void PieceEnds(std::string_view t, EndsSink sink) const override {
-    block_scan::ScanBlocks</*kFindMarks=*/true>(
-        t, *this, sink,
-        [&](size_t base, const block_scan::BlockMasks& before, const block_scan::BlockMasks& block,
-            const block_scan::BlockMasks& after, size_t piece, const block_scan::Carry& in, block_scan::Carry& out,
-            uint64_t& starts) { return TiktokenStarts<true>(t, base, before, block, after, piece, in, out, starts); });
+    block_scan::ScanBlocks</*kFindMarks=*/true>(t, *this, sink, TiktokenStarts<true>);
   }
 
   size_t PieceEnd(std::string_view t, size_t i) const override {
