@@ -43,7 +43,9 @@ std::vector<Padded<PieceTable>> CountParallel(std::string_view text, const PreTo
 }
 
 // A piece to sort, with its first 8 bytes as a big-endian number (zero-padded): most comparisons
-// are settled by it without reading the piece's bytes, which lie scattered over the text.
+// are settled by it without reading the piece's bytes, which lie scattered over the text. A smaller
+// prefix means a smaller piece (bytes compare as unsigned, and a piece that ends within the 8 bytes
+// pads with zeros, below any byte or equal to a 0 byte), so ranges of prefixes are ranges of pieces.
 struct Entry {
   uint64_t prefix;
   std::string_view key;
@@ -56,63 +58,86 @@ struct Entry {
   bool operator<(const Entry& o) const { return prefix != o.prefix ? prefix < o.prefix : key < o.key; }
 };
 
-// The entries of `tables` whose keys lie in [lo, hi) (nullopt: unbounded), sorted by bytes, with the
-// counts of equal keys (one per table at most) added up.
-template <typename Table>
-WordCounts SortedRange(const std::vector<const Table*>& tables, std::optional<std::string_view> lo,
-                       std::optional<std::string_view> hi, size_t expected) {
-  std::vector<Entry> entries;
-  entries.reserve(expected);  // one allocation: regrowing here slowed the trainer run after it by a
-                              // third (the allocator then handed it fresh pages to fault in)
-  for (const Table* t : tables) {
-    for (const auto& [key, count] : *t) {
-      const std::string_view k(key);
-      if ((!lo || k >= *lo) && (!hi || k < *hi)) entries.push_back({Entry::Prefix(k), k, count});
-    }
-  }
+// Sorts the entries by bytes and adds up the counts of equal keys (one per table at most).
+WordCounts SortAndSum(std::vector<Entry>& entries) {
   std::sort(entries.begin(), entries.end());
   WordCounts counts;
   counts.reserve(entries.size());
   for (size_t i = 0; i < entries.size();) {
     size_t j = i;
     uint64_t sum = 0;
-    for (; j < entries.size() && entries[j].key == entries[i].key; ++j) sum += entries[j].count;
+    for (; j < entries.size() && entries[j].prefix == entries[i].prefix && entries[j].key == entries[i].key; ++j) {
+      sum += entries[j].count;
+    }
     counts.push_back({std::string(entries[i].key), sum});
     i = j;
   }
   return counts;
 }
 
-// The tables' pieces with their summed counts, sorted by bytes. With several threads the key space
-// is cut into one range per thread at splitters taken from a sample of the keys; each thread
-// collects, sorts and sums its range, and the ranges are concatenated in order. The result is the
-// same for any thread count (the order is the bytes', the sums are exact).
+// The tables' pieces with their summed counts, sorted by bytes. With several threads the prefixes
+// are cut into one range per thread at splitters taken from a sample of the keys. Each table is
+// read once, by one thread (its own, in CountWords: the keys it touches are still in that core's
+// cache), into one bucket per range; then each thread sorts and sums one range, gathered from every
+// table's bucket, and the ranges are concatenated in order. Equal keys have equal prefixes, so they
+// meet in one range. The result is the same for any thread count (the order is the bytes', the
+// sums are exact).
 template <typename Table>
 WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
   size_t total = 0;
   for (const Table* t : tables) total += t->size();
   constexpr size_t kParallelFrom = 1 << 14;  // fewer keys: one thread sorts them faster than two start
-  if (threads <= 1 || total < kParallelFrom) return SortedRange(tables, std::nullopt, std::nullopt, total);
+  if (threads <= 1 || total < kParallelFrom) {
+    // One allocation: regrowing the buffer slowed the trainer run after it by a third (the
+    // allocator then handed it fresh pages to fault in).
+    std::vector<Entry> entries;
+    entries.reserve(total);
+    for (const Table* t : tables) {
+      for (const auto& [key, count] : *t) entries.push_back({Entry::Prefix(key), key, count});
+    }
+    return SortAndSum(entries);
+  }
   const size_t parts = static_cast<size_t>(threads);
-  std::vector<std::string_view> sample;
+  std::vector<uint64_t> sample;
   const size_t stride = std::max<size_t>(1, total / (64 * parts));
   size_t index = 0;
   for (const Table* t : tables) {
     for (const auto& entry : *t) {
-      if (index++ % stride == 0) sample.emplace_back(entry.first);
+      if (index++ % stride == 0) sample.push_back(Entry::Prefix(entry.first));
     }
   }
   std::sort(sample.begin(), sample.end());
-  std::vector<std::optional<std::string_view>> cuts(parts + 1);  // part p: [cuts[p], cuts[p + 1])
-  for (size_t p = 1; p < parts; ++p) cuts[p] = sample[p * sample.size() / parts];
-  std::vector<WordCounts> ranges(parts);
-  const size_t expected = total / parts + total / (4 * parts);  // a range's share, and some slack
-  RunParallel(parts, [&](size_t p) { ranges[p] = SortedRange(tables, cuts[p], cuts[p + 1], expected); });
-  WordCounts counts = std::move(ranges[0]);
+  std::vector<uint64_t> cuts(parts - 1);  // range p: prefixes in [cuts[p - 1], cuts[p])
+  for (size_t p = 1; p < parts; ++p) cuts[p - 1] = sample[p * sample.size() / parts];
+
+  // buckets[t].value[p]: table t's entries in range p. Padded: each task grows its own buckets.
+  std::vector<Padded<std::vector<std::vector<Entry>>>> buckets(tables.size());
+  RunParallel(tables.size(), [&](size_t t) {
+    auto& mine = buckets[t].value;
+    mine.resize(parts);
+    for (auto& b : mine) b.reserve(tables[t]->size() / parts + tables[t]->size() / (4 * parts));
+    for (const auto& [key, count] : *tables[t]) {
+      const uint64_t prefix = Entry::Prefix(key);
+      const size_t p = static_cast<size_t>(std::upper_bound(cuts.begin(), cuts.end(), prefix) - cuts.begin());
+      mine[p].push_back({prefix, key, count});
+    }
+  });
+  std::vector<Padded<WordCounts>> ranges(parts);
+  RunParallel(parts, [&](size_t p) {
+    size_t size = 0;
+    for (const auto& b : buckets) size += b.value[p].size();
+    std::vector<Entry> entries;
+    entries.reserve(size);
+    for (const auto& b : buckets) entries.insert(entries.end(), b.value[p].begin(), b.value[p].end());
+    ranges[p].value = SortAndSum(entries);
+  });
   size_t size = 0;
-  for (const auto& r : ranges) size += r.size();
+  for (const auto& r : ranges) size += r.value.size();
+  WordCounts counts = std::move(ranges[0].value);
   counts.reserve(size);
-  for (size_t p = 1; p < parts; ++p) std::move(ranges[p].begin(), ranges[p].end(), std::back_inserter(counts));
+  for (size_t p = 1; p < parts; ++p) {
+    std::move(ranges[p].value.begin(), ranges[p].value.end(), std::back_inserter(counts));
+  }
   return counts;
 }
 
