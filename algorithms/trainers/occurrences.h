@@ -1,0 +1,229 @@
+// What the position-based trainers (`linked`, `sharded`) share: the symbol array, a pair table with
+// each pair's occurrence positions, and one merge's visit of those positions with its count changes
+// summed per neighbour token.
+//
+// The symbols: every distinct piece of two or more bytes, end to end. A symbol is 16 bytes (token,
+// prev and next links, its piece's index), so a visit reads one cache line per symbol and unlinks
+// the merged one in O(1).
+//
+// A merge (a,b) -> z visits the recorded positions of (a,b), skips the stale ones, and notes the
+// count changes around each live occurrence of weight w, with x and y its neighbours: (x,a) -w and
+// (x,z) +w, (b,y) -w and (z,y) +w. The changes are summed per neighbour token in small tables
+// (`MergeChanges`: one entry per distinct x or y, where the occurrences run to thousands), so the
+// pair maps are touched once per entry when the merge ends; a new pair's positions go straight to
+// its slot, found once per merge.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "algorithms/core/types.h"
+
+namespace bpe::occurrences {
+
+inline constexpr uint32_t kNone = UINT32_MAX;  // no neighbour (a piece boundary); no slot
+inline constexpr TokenId kDead = UINT32_MAX;   // a symbol merged into its left neighbour
+
+struct Symbol {
+  TokenId tok;
+  uint32_t prev, next;  // kNone at the piece's ends
+  uint32_t word;        // index of its piece (for the piece's count)
+};
+
+// Lays out a piece (index w) as symbols from sym[at], linked to each other only.
+inline void LayOut(std::vector<Symbol>& sym, std::string_view piece, uint32_t at, uint32_t w) {
+  for (uint32_t i = 0; i < piece.size(); ++i) {
+    sym[at + i] = {static_cast<uint8_t>(piece[i]), i == 0 ? kNone : at + i - 1,
+                   i + 1 == piece.size() ? kNone : at + i + 1, w};
+  }
+}
+
+struct PairData {
+  uint64_t count = 0;
+  uint32_t pushed_in = 0;  // the last merge step (1-based) that pushed it on a heap
+  std::vector<uint32_t> positions;  // of its occurrences' left symbols, ascending; may hold stale ones
+};
+
+// Pair -> slot -> PairData. Slots are reused after a pair goes.
+class PairTable {
+ public:
+  // The slot of a pair, made (count 0, no positions) if the pair has none.
+  uint32_t SlotOf(uint64_t key) {
+    const auto [it, made] = index_.try_emplace(key, 0);
+    if (made) {
+      if (free_.empty()) {
+        it->second = static_cast<uint32_t>(slots_.size());
+        slots_.emplace_back();
+        keys_.push_back(key);
+      } else {
+        it->second = free_.back();
+        free_.pop_back();
+        keys_[it->second] = key;
+      }
+    }
+    return it->second;
+  }
+  uint32_t Find(uint64_t key) const {
+    const auto it = index_.find(key);
+    return it == index_.end() ? kNone : it->second;
+  }
+  // Drops the pair of a slot with its positions. Released slots read as such in released().
+  void Release(uint32_t slot) {
+    index_.erase(keys_[slot]);
+    PairData& d = slots_[slot];
+    d.count = 0;
+    d.pushed_in = 0;
+    std::vector<uint32_t>().swap(d.positions);
+    keys_[slot] = kNoKey;
+    free_.push_back(slot);
+  }
+  bool released(uint32_t slot) const { return keys_[slot] == kNoKey; }
+  PairData& operator[](uint32_t slot) { return slots_[slot]; }
+  const PairData& operator[](uint32_t slot) const { return slots_[slot]; }
+  uint64_t key(uint32_t slot) const { return keys_[slot]; }
+  // pair key -> slot, for building the first heap.
+  const boost::unordered_flat_map<uint64_t, uint32_t>& index() const { return index_; }
+
+ private:
+  static constexpr uint64_t kNoKey = UINT64_MAX;  // a free slot's key (no pair packs to it)
+
+  boost::unordered_flat_map<uint64_t, uint32_t> index_;
+  std::vector<PairData> slots_;
+  std::vector<uint64_t> keys_;  // per slot: its pair's key, kNoKey when free
+  std::vector<uint32_t> free_;
+};
+
+// The summed change of one merge to the pairs that share one neighbour token. Counts are
+// unsigned: a change is kept modulo 2^64, which adds up to the right count because the true count
+// never goes below zero.
+struct Change {
+  uint64_t delta = 0;
+  uint32_t slot = kNone;  // the pair's slot (new pairs only: found at the first touch)
+};
+
+// The changes of one merge to one family of pairs, keyed by the token that varies: a small open-
+// addressing table sized for the merge (at most half full), which stays in the L1 cache where an
+// array indexed by token id would be megabytes at large vocabularies (in-process A/B on gutenberg5
+// at vocab 50000: 0.82-0.85x the training time of such arrays; about even at 1000-10000). Only
+// the slots used are cleared for the next merge.
+class Changes {
+ public:
+  // Makes the table empty and large enough for `keys` distinct tokens.
+  void Reset(size_t keys) {
+    for (const uint32_t i : touched_) keys_[i] = kEmpty;
+    touched_.clear();
+    size_t size = 16;
+    while (size < 2 * keys) size *= 2;
+    if (size > keys_.size()) {
+      keys_.assign(size, kEmpty);
+      values_.resize(size);
+      shift_ = 64 - std::countr_zero(size);
+    }
+  }
+  Change& At(TokenId t) {
+    const size_t mask = keys_.size() - 1;
+    for (size_t i = (t * 0x9E3779B97F4A7C15ULL) >> shift_;; i = (i + 1) & mask) {
+      if (keys_[i] == t) return values_[i];
+      if (keys_[i] == kEmpty) {
+        keys_[i] = t;
+        values_[i] = {};
+        touched_.push_back(static_cast<uint32_t>(i));
+        return values_[i];
+      }
+    }
+  }
+  // f(token, change) for each token touched since Reset, in the order of first touch.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const uint32_t i : touched_) f(keys_[i], values_[i]);
+  }
+
+ private:
+  static constexpr TokenId kEmpty = UINT32_MAX;  // no token has this id
+  std::vector<TokenId> keys_;
+  std::vector<Change> values_;
+  std::vector<uint32_t> touched_;  // used slots
+  int shift_ = 60;
+};
+
+// One merge (a,b) -> z's changes: to (x,a) and (x,z) by x, to (b,y) and (z,y) by y. The new pairs'
+// entries hold their slot in the table the positions went to.
+struct MergeChanges {
+  Changes left_old, left_new, right_old, right_new;
+};
+
+// Visits `where` (the recorded positions of (a,b), ascending) in `table`'s pieces: every live
+// occurrence becomes z, the changes are summed into `changes` (Reset here), and the new pairs get
+// slots and positions in `table` (their counts are left to the caller). Where an earlier
+// occurrence of this merge made the left neighbour z ("abab"), the pair that loses is (z,a), a new
+// pair, so its change goes to (z,a)'s entry instead. Visited left to right, the right neighbour is
+// never one this merge made; the (b,z) case keeps the sums right for any order all the same.
+inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_t>& weight,
+                             std::vector<uint32_t>& where, Pair pair, TokenId z,
+                             PairTable& table, MergeChanges& changes) {
+  const TokenId a = pair.left, b = pair.right;
+  // Occurrences of (a,a) overlap in runs: they must be taken left to right ("aaa" -> [aa, a]). The
+  // position lists are ascending already (the first ones are, and a merge appends in the order it
+  // visits), so this only guards that order.
+  if (a == b && !std::is_sorted(where.begin(), where.end())) std::sort(where.begin(), where.end());
+  // An occurrence touches at most two entries per family (its neighbour's, and (z,a)'s or (b,z)'s),
+  // and a family has at most z + 1 tokens.
+  const size_t keys = std::min(2 * where.size(), size_t{z} + 1);
+  for (Changes* c : {&changes.left_old, &changes.left_new, &changes.right_old, &changes.right_new}) {
+    c->Reset(keys);
+  }
+  // A new pair (holding z) gains an occurrence at `position`.
+  auto add_new = [&](Changes& family, TokenId t, uint64_t key, uint64_t w, uint32_t position) {
+    Change& c = family.At(t);
+    if (c.slot == kNone) c.slot = table.SlotOf(key);
+    c.delta += w;
+    table[c.slot].positions.push_back(position);
+  };
+  for (const uint32_t i : where) {
+    Symbol& si = sym[i];
+    if (si.tok != a || si.next == kNone) continue;  // stale: this symbol changed or was merged
+    const uint32_t j = si.next;
+    Symbol& sj = sym[j];
+    if (sj.tok != b) continue;
+    const uint64_t w = weight[si.word];
+    const uint32_t p = si.prev, n = sj.next;
+    if (p != kNone) {
+      const TokenId x = sym[p].tok;
+      if (x != z) {
+        changes.left_old.At(x).delta += w;
+      } else {
+        changes.right_new.At(a).delta -= w;  // (z,a), added by the occurrence just before
+      }
+      add_new(changes.left_new, x, PairKey({x, z}), w, p);
+    }
+    if (n != kNone) {
+      const TokenId y = sym[n].tok;
+      if (y != z) {
+        changes.right_old.At(y).delta += w;
+      } else {
+        changes.left_new.At(b).delta -= w;  // (b,z), added by an occurrence to the right
+      }
+      add_new(changes.right_new, y, PairKey({z, y}), w, i);
+    }
+    si.tok = z;
+    sj.tok = kDead;
+    si.next = n;
+    if (n != kNone) sym[n].prev = i;
+  }
+}
+
+// Calls f(key, delta) for each old pair that lost ((x,a), (b,y)) and g(key, slot, delta) for each
+// new pair's entry ((x,z), (z,y); (z,z) has one in each family, with the same slot).
+template <typename Lost, typename Gained>
+void ForEachChange(const MergeChanges& changes, Pair pair, TokenId z, Lost&& f, Gained&& g) {
+  changes.left_old.ForEach([&](TokenId x, const Change& c) { f(PairKey({x, pair.left}), c.delta); });
+  changes.right_old.ForEach([&](TokenId y, const Change& c) { f(PairKey({pair.right, y}), c.delta); });
+  changes.left_new.ForEach([&](TokenId x, const Change& c) { g(PairKey({x, z}), c.slot, c.delta); });
+  changes.right_new.ForEach([&](TokenId y, const Change& c) { g(PairKey({z, y}), c.slot, c.delta); });
+}
+
+}  // namespace bpe::occurrences
