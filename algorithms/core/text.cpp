@@ -3,7 +3,6 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <algorithm>
 #include <iterator>
-#include <optional>
 
 #include "algorithms/core/parallel.h"
 

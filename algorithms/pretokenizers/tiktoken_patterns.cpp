@@ -105,6 +105,9 @@ size_t SpaceAfterNonSpace(std::string_view t, size_t hint) {
   return t.size();
 }
 
+// Bit i (0..127) of the 128 bits hi:lo.
+bool BitOf(uint64_t lo, uint64_t hi, size_t i) { return ((i < 64 ? lo >> i : hi >> (i - 64)) & 1) != 0; }
+
 // The lowest set bit above bit j (0..63) of the 128 bits after:cur, as an index 0..127; 128: none.
 size_t NextBit(uint64_t cur, uint64_t after, size_t j) {
   const uint64_t above = j == 63 ? 0 : cur & (~uint64_t{0} << (j + 1));
@@ -171,11 +174,10 @@ bool TiktokenStarts(std::string_view t, size_t base, const block_scan::BlockMask
     const size_t after_crlf = NextBit(~crlf, ~after.crlf, j);
     if (after_crlf == 128) return false;
     if constexpr (kO200k) {  // [\r\n/]*: a '/' after the line breaks as well (rare: left to PieceEnd)
-      if (after_crlf < 64 ? (m.slash >> after_crlf) & 1 : (after.slash >> (after_crlf - 64)) & 1) return false;
+      if (BitOf(m.slash, after.slash, after_crlf)) return false;
     }
     starts &= ~(uint64_t{1} << j);
-    const bool still_space = after_crlf < 64 ? (space >> after_crlf) & 1 : (after.space >> (after_crlf - 64)) & 1;
-    if (still_space) set(base + after_crlf);
+    if (BitOf(space, after.space, after_crlf)) set(base + after_crlf);
   }
   // 5. Letters after one code point of other, which ' ' does not prefix: one piece.
   for (uint64_t c = letter & other_prev; c; c &= c - 1) {
@@ -185,7 +187,7 @@ bool TiktokenStarts(std::string_view t, size_t base, const block_scan::BlockMask
     if (const unicode::Decoded d = unicode::Decode(t, s); d.cp == unicode::kInvalid || s + d.length != k) s = k - 1;
     // Its class and the one before it, from the masks (s - 1 >= base - 5: this block or the one before).
     auto bit = [&](uint64_t block_mask, uint64_t before_mask, size_t p) {
-      return p >= base ? (block_mask >> (p - base)) & 1 : (before_mask >> (p + 64 - base)) & 1;
+      return BitOf(before_mask, block_mask, p + 64 - base);
     };
     if (s == 0) {
       clear(k);

@@ -80,25 +80,21 @@ class Run {
     // left: the pair and its stale positions go). The merged pair itself ((a,a) in runs) is gone.
     // The new pairs gain; then the ones left with none (an "abab" pair added and taken back) go,
     // and the others are pushed on the heap, once each ((z,z) has an entry in both families).
-    ForEachChange(
-        changes_, pair, z,
-        [&](uint64_t key, uint64_t delta) {
-          const uint32_t slot = pairs_.Find(key);
-          if (slot != kNone && (pairs_[slot].count -= delta) == 0) pairs_.Release(slot);
-        },
-        [&](uint64_t, uint32_t slot, uint64_t delta) { pairs_[slot].count += delta; });
-    ForEachChange(
-        changes_, pair, z, [](uint64_t, uint64_t) {},
-        [&](uint64_t, uint32_t slot, uint64_t) {
-          PairData& d = pairs_[slot];
-          if (pairs_.released(slot) || d.pushed_in == step_) return;
-          if (d.count == 0) {
-            pairs_.Release(slot);
-          } else {
-            d.pushed_in = step_;
-            pushed_.push_back(slot);
-          }
-        });
+    ForEachLost(changes_, pair, [&](uint64_t key, uint64_t delta) {
+      const uint32_t slot = pairs_.Find(key);
+      if (slot != kNone && (pairs_[slot].count -= delta) == 0) pairs_.Release(slot);
+    });
+    ForEachGained(changes_, z, [&](uint64_t, uint32_t slot, uint64_t delta) { pairs_[slot].count += delta; });
+    ForEachGained(changes_, z, [&](uint64_t, uint32_t slot, uint64_t) {
+      PairData& d = pairs_[slot];
+      if (pairs_.released(slot) || d.pushed_in == step_) return;
+      if (d.count == 0) {
+        pairs_.Release(slot);
+      } else {
+        d.pushed_in = step_;
+        pushed_.push_back(slot);
+      }
+    });
   }
 
   uint64_t Live(uint64_t key) const {

@@ -216,14 +216,18 @@ inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_
   }
 }
 
-// Calls f(key, delta) for each old pair that lost ((x,a), (b,y)) and g(key, slot, delta) for each
-// new pair's entry ((x,z), (z,y); (z,z) has one in each family, with the same slot).
-template <typename Lost, typename Gained>
-void ForEachChange(const MergeChanges& changes, Pair pair, TokenId z, Lost&& f, Gained&& g) {
+// f(key, delta) for each old pair that lost in the merge of `pair`: (x,a) and (b,y).
+template <typename F>
+void ForEachLost(const MergeChanges& changes, Pair pair, F&& f) {
   changes.left_old.ForEach([&](TokenId x, const Change& c) { f(PairKey({x, pair.left}), c.delta); });
   changes.right_old.ForEach([&](TokenId y, const Change& c) { f(PairKey({pair.right, y}), c.delta); });
-  changes.left_new.ForEach([&](TokenId x, const Change& c) { g(PairKey({x, z}), c.slot, c.delta); });
-  changes.right_new.ForEach([&](TokenId y, const Change& c) { g(PairKey({z, y}), c.slot, c.delta); });
+}
+// f(key, slot, delta) for each new pair's entry in the merge into z: (x,z) and (z,y); (z,z) has one
+// in each family, with the same slot.
+template <typename F>
+void ForEachGained(const MergeChanges& changes, TokenId z, F&& f) {
+  changes.left_new.ForEach([&](TokenId x, const Change& c) { f(PairKey({x, z}), c.slot, c.delta); });
+  changes.right_new.ForEach([&](TokenId y, const Change& c) { f(PairKey({z, y}), c.slot, c.delta); });
 }
 
 }  // namespace bpe::occurrences

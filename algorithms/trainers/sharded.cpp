@@ -54,7 +54,7 @@ struct alignas(kFalseSharingBytes) Shard {
   uint32_t first_word = 0, end_word = 0;  // its pieces: [first_word, end_word)
   PairTable pairs;                         // its pieces' positions (and, while building, counts)
   MergeChanges changes;                    // of the current merge
-  bool applied = false;                    // the current merge had positions here
+  uint32_t merged = kNone;  // this merge's pair's slot here, found before Apply releases it; kNone: none here
 };
 
 class Run {
@@ -71,8 +71,9 @@ class Run {
       const uint64_t key = PairKey(best.pair);
 
       size_t recorded = 0;
-      for (const Shard& s : shards_) {
-        if (const uint32_t slot = s.pairs.Find(key); slot != kNone) recorded += s.pairs[slot].positions.size();
+      for (Shard& s : shards_) {
+        s.merged = s.pairs.Find(key);
+        if (s.merged != kNone) recorded += s.pairs[s.merged].positions.size();
       }
       auto apply = [&](size_t s) { Apply(shards_[s], best.pair, z); };
       if (shards_.size() > 1 && recorded >= parallel_from) {
@@ -142,13 +143,10 @@ class Run {
 
   // Step 2 of a merge in one shard: the symbols and positions of its pieces, and its count changes.
   void Apply(Shard& shard, Pair pair, TokenId z) {
-    shard.applied = false;
-    const uint32_t slot = shard.pairs.Find(PairKey(pair));
-    if (slot == kNone) return;
-    std::vector<uint32_t> where = std::move(shard.pairs[slot].positions);
-    shard.pairs.Release(slot);
+    if (shard.merged == kNone) return;
+    std::vector<uint32_t> where = std::move(shard.pairs[shard.merged].positions);
+    shard.pairs.Release(shard.merged);
     VisitOccurrences(sym_, weight_, where, pair, z, shard.pairs, shard.changes);
-    shard.applied = true;
   }
 
   // Step 3: the shards' count changes into the global counts. A count that reaches zero has no
@@ -157,24 +155,22 @@ class Run {
   // gains in another).
   void Collect(Pair pair, TokenId z) {
     for (Shard& shard : shards_) {
-      if (!shard.applied) continue;
-      ForEachChange(
-          shard.changes, pair, z,
-          [&](uint64_t key, uint64_t delta) {
-            if (const auto it = counts_.find(key); it != counts_.end()) {  // not the merged pair
-              it->second.count -= delta;
-              touched_.push_back(key);
-            }
-          },
-          [&](uint64_t key, uint32_t, uint64_t delta) {
-            Count& c = counts_[key];
-            c.count += delta;
-            if (c.grown_in != step_) {
-              c.grown_in = step_;
-              grown_.push_back(key);
-            }
-            touched_.push_back(key);
-          });
+      if (shard.merged == kNone) continue;  // its changes are an earlier merge's
+      ForEachLost(shard.changes, pair, [&](uint64_t key, uint64_t delta) {
+        if (const auto it = counts_.find(key); it != counts_.end()) {  // not the merged pair
+          it->second.count -= delta;
+          touched_.push_back(key);
+        }
+      });
+      ForEachGained(shard.changes, z, [&](uint64_t key, uint32_t, uint64_t delta) {
+        Count& c = counts_[key];
+        c.count += delta;
+        if (c.grown_in != step_) {
+          c.grown_in = step_;
+          grown_.push_back(key);
+        }
+        touched_.push_back(key);
+      });
     }
     for (const uint64_t key : touched_) {
       const auto it = counts_.find(key);
