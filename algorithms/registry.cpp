@@ -38,7 +38,7 @@ constexpr TrainerInfo kTrainers[] = {
      true, MakePqTrainer},
     {"linked", "exact positions: linked symbols, pair->occurrences index, lazy max-heap (Re-Pair)",
      true, MakeLinkedTrainer},
-    {"sharded", "linked with the pieces sharded over threads: merges with many occurrences in parallel",
+    {"sharded", "linked with the pieces dealt over threads: larger merges applied by all of them at once",
      true, MakeShardedTrainer},
 };
 

@@ -1,6 +1,6 @@
 // RunParallel (algorithms/core/parallel.h): every task runs once, task 0 on the caller, exceptions
 // reach the caller, and the pool survives what callers do to it (sleeping past the spin time,
-// nesting, two callers at once, more tasks than cores).
+// nesting, two callers at once, more tasks than cores). Signal: rounds between two tasks.
 #include "algorithms/core/parallel.h"
 
 #include <gtest/gtest.h>
@@ -71,6 +71,37 @@ TEST(RunParallel, NestedAndConcurrentCallsComplete) {
   }
   callers.clear();  // joins
   EXPECT_EQ(total.load(), 4 * 200 * 2);
+}
+
+// Signal: lock-step rounds between two tasks (as `sharded` runs its merges), each seeing what the
+// other wrote before publishing; and a waiter that slept past the spin time is woken by Publish
+// (were it not, the test would hang until ctest's timeout).
+TEST(Signal, RoundsInLockStepAndAWaiterAsleepIsWoken) {
+  Signal round, done;
+  uint64_t message = 0, seen_sum = 0;  // plain data, ordered by the signals (TSan checks)
+  constexpr uint32_t kRounds = 20000;
+  RunParallel(2, [&](size_t i) {
+    if (i == 0) {
+      for (uint32_t r = 1; r <= kRounds; ++r) {
+        message = r;
+        round.Publish(r);
+        for (uint32_t now = done.Load(); now != r;) now = done.Await(now);
+      }
+      // Let the other task spin out and sleep, then wake it.
+      std::this_thread::sleep_for(std::chrono::microseconds(5 * kSpinMicros));
+      message = 0;
+      round.Publish(kRounds + 1);
+    } else {
+      for (uint32_t r = 0;;) {
+        r = round.Await(r);
+        if (r > kRounds) return;
+        seen_sum += message;
+        done.Publish(r);
+      }
+    }
+  });
+  EXPECT_EQ(seen_sum, uint64_t{kRounds} * (kRounds + 1) / 2);
+  EXPECT_EQ(round.Load(), kRounds + 1);
 }
 
 }  // namespace

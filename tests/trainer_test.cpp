@@ -206,35 +206,60 @@ TEST_P(TrainerTest, ThreadCountDoesNotChangeMerges) {
   }
 }
 
+// An exception from the progress callback (the CLI's Ctrl-C, a caller's own limit) reaches the
+// caller and leaves no thread behind: `sharded` must stop its other threads, which wait for rounds.
+TEST_P(TrainerTest, AnErrorInTheProgressCallbackReachesTheCaller) {
+  const WordCounts counts = Count(test::CorpusSlice("gutenberg5", 40'000), "gpt2");
+  for (int threads : {1, 2}) {
+    TrainOptions options;
+    options.vocab_size = 600;
+    options.threads = threads;
+    size_t calls = 0;
+    options.progress = [&](const TrainProgress& p) {
+      if (++calls == 3) throw std::runtime_error("stopped at " + std::to_string(p.merges_done));
+    };
+    try {
+      FindTrainer(GetParam()).make()->Train(counts, options);
+      ADD_FAILURE() << "no exception, " << threads << " threads";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "stopped at 192") << threads << " threads";
+    }
+  }
+}
+
 TEST_P(TrainerTest, MergesAlwaysFormAValidVocabulary) {
   const WordCounts counts = Count(test::CorpusSlice("udhr59", 200'000), "gpt2");
   const MergeList merges = Train(counts, 2000).merges;
   EXPECT_NO_THROW(Vocabulary v(merges));
 }
 
-// `sharded` applies only merges with many occurrences in parallel (1024 by default), which the
-// small corpora above seldom reach: here every merge goes to the threads, on text and on runs that
-// overlap ("aaaa"), and the merges must still be naive's for every thread count. TSan runs this.
-TEST(ShardedTrainer, ThreadsApplyingEveryMergeGiveTheReferenceMerges) {
-  struct Env {
-    Env() { setenv("BPEBENCH_SHARDED_PARALLEL_FROM", "0", 1); }
-    ~Env() { unsetenv("BPEBENCH_SHARDED_PARALLEL_FROM"); }
-  } env;
+// `sharded` deals the pieces round-robin over its threads, so the small corpora here put most
+// merges in every shard; it applies a merge in a round on all threads from 256 recorded positions
+// and on the calling thread below, which these corpora seldom reach. Both paths, forced by the
+// environment variable (0: every merge in a round; a huge value: none), on text and on runs that
+// overlap ("aaaa"), must give naive's merges for every thread count. TSan runs this.
+TEST(ShardedTrainer, BothWaysOfApplyingAMergeGiveTheReferenceMerges) {
   std::string runs;
   for (int i = 1; i < 300; ++i) runs += std::string(static_cast<size_t>(i % 17 + 1), i % 3 ? 'a' : 'b') + " ";
-  // With 2 threads, "aaaa" is the first shard and the others the second. The first merge, (a,a),
-  // nets (aa,a) to zero in the first shard ("aaaa" -> [aa aa]) and to 20 in the second, and
-  // (aa,a) is the next merge: the zero must not drop the pair before the second shard's changes
-  // are in.
+  // With 2 threads, "aaaa" and "aaab" are one shard and "aaaaa" the other. The first merge, (a,a),
+  // adds (aa,a) and takes it back in "aaaa" ([aa aa]) but not in the others, and (aa,a), 10 in
+  // each shard, is the next merge: its count is the sum over the shards.
   const std::vector<WordCounts> inputs = {Count(test::CorpusSlice("gutenberg5", 40'000), "gpt2"),
                                           Count(runs, "whitespace"), {{"aaaa", 1}, {"aaaaa", 10}, {"aaab", 10}}};
-  for (const WordCounts& counts : inputs) {
-    const MergeList expected = TrainReference(counts, 600);
-    for (int threads : {2, 8}) {  // 8: more than the cores here, so plain threads, not the pool
-      TrainOptions options;
-      options.vocab_size = 600;
-      options.threads = threads;
-      EXPECT_EQ(FindTrainer("sharded").make()->Train(counts, options).merges, expected) << threads << " threads";
+  for (const char* parallel_from : {"0", "1000000000000"}) {
+    struct Env {
+      explicit Env(const char* value) { setenv("BPEBENCH_SHARDED_PARALLEL_FROM", value, 1); }
+      ~Env() { unsetenv("BPEBENCH_SHARDED_PARALLEL_FROM"); }
+    } env(parallel_from);
+    for (const WordCounts& counts : inputs) {
+      const MergeList expected = TrainReference(counts, 600);
+      for (int threads : {2, 8}) {  // 8: more than the cores here (one shard per core)
+        TrainOptions options;
+        options.vocab_size = 600;
+        options.threads = threads;
+        EXPECT_EQ(FindTrainer("sharded").make()->Train(counts, options).merges, expected)
+            << threads << " threads, rounds from " << parallel_from << " positions";
+      }
     }
   }
 }

@@ -40,6 +40,34 @@ uint32_t Await(const std::atomic<uint32_t>& a, uint32_t old) {
   }
 }
 
+}  // namespace
+
+uint32_t Signal::Await(uint32_t old) const {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::microseconds(kSpinMicros);
+  for (uint32_t i = 1;; ++i) {
+    const uint32_t now = value_.load(std::memory_order_acquire);
+    if (now != old) return now;
+    Pause();
+    if (i % 64 == 0 && Clock::now() > deadline) break;
+  }
+  // Sleep. The sleeper count is raised before the futex compares the value, and Publish stores the
+  // value before it reads the count (both sequentially consistent): either Publish sees a sleeper
+  // and wakes it, or the futex sees the new value and does not sleep.
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  uint32_t now;
+  while ((now = value_.load(std::memory_order_seq_cst)) == old) value_.wait(old, std::memory_order_seq_cst);
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  return now;
+}
+
+void Signal::Publish(uint32_t value) {
+  value_.store(value, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) != 0) value_.notify_all();
+}
+
+namespace {
+
 // Runs task(index) and keeps its exception, if any, for the caller.
 void RunOne(const std::function<void(size_t)>& task, size_t index, std::exception_ptr& error) {
   try {

@@ -15,7 +15,9 @@
 // oversubscribed machine, never deadlocking.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 
 namespace bpe {
@@ -36,5 +38,25 @@ struct alignas(kFalseSharingBytes) Padded {
 // Runs task(0) .. task(n - 1) at once: task(0) on the calling thread, the others on workers, and
 // returns when all are done. If tasks throw, rethrows the exception of the lowest index that threw.
 void RunParallel(size_t n, const std::function<void(size_t)>& task);
+
+// Lock-step signalling between the tasks of one RunParallel call (`sharded`'s merge rounds): a
+// counter that one thread sets and others wait on. Await spins (with a pause instruction) for
+// kSpinMicros, then sleeps on the futex until Publish wakes it: a signal that comes within
+// microseconds costs no system call, and a thread that waits long gives its core back. Publish
+// makes a system call only when a thread sleeps on this signal (std::atomic::notify alone also
+// makes one when any thread sleeps on an address that shares its slot in the library's table of
+// waiters, such as an idle pool worker: a system call per merge).
+class Signal {
+ public:
+  uint32_t Load() const { return value_.load(std::memory_order_acquire); }
+  // Waits until the value is no longer `old` and returns it (acquire: what the publisher wrote
+  // before Publish is seen).
+  uint32_t Await(uint32_t old) const;
+  void Publish(uint32_t value);
+
+ private:
+  std::atomic<uint32_t> value_{0};
+  mutable std::atomic<uint32_t> sleepers_{0};
+};
 
 }  // namespace bpe

@@ -136,6 +136,16 @@ class Changes {
       }
     }
   }
+  size_t size() const { return touched_.size(); }  // tokens touched since Reset
+  // The change of a token touched since Reset; nullptr if none.
+  const Change* Find(TokenId t) const {
+    if (keys_.empty()) return nullptr;
+    const size_t mask = keys_.size() - 1;
+    for (size_t i = (t * 0x9E3779B97F4A7C15ULL) >> shift_;; i = (i + 1) & mask) {
+      if (keys_[i] == t) return &values_[i];
+      if (keys_[i] == kEmpty) return nullptr;
+    }
+  }
   // f(token, change) for each token touched since Reset, in the order of first touch.
   template <typename F>
   void ForEach(F&& f) const {

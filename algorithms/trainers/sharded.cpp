@@ -1,27 +1,45 @@
-// Trainer `sharded`: `linked` (exact occurrence positions, Re-Pair) with the distinct pieces split
-// into one shard per thread, as the fast multi-threaded C++ trainers split their words. Each shard
-// holds, for its pieces only, the pair -> occurrence positions table (occurrences.h); the symbols
-// are one array, and a shard touches only its own pieces' range of it. The pair counts and the
-// heap are global and serial.
+// Trainer `sharded`: `linked` (exact occurrence positions, Re-Pair) with the distinct pieces dealt
+// into one shard per thread, as the fast multi-threaded C++ trainers split their words, and the
+// larger merges applied by all threads at once. A shard holds, for its pieces only, the symbols and the
+// pair -> {count, occurrence positions} table (occurrences.h): a pair's count is the sum of its
+// shards' counts, so there is no global count map. The heap is global.
 //
-// A merge:
-//   1. pops the best pair from the global heap (lazy invalidation, as `pq` and `linked`);
-//   2. applies it in every shard: each visits its recorded positions of the pair, rewrites the
-//      symbols, records the new pairs' positions in its own table, and sums the count changes per
-//      neighbour token in small tables of its own (a few dozen entries for most merges, where the
-//      positions run to thousands);
-//   3. adds the shards' summed changes to the global counts, and pushes the pairs that grew.
-// Step 2 runs on all threads at once (algorithms/core/parallel.h) when the pair has at least
-// kParallelFrom recorded positions; for a smaller one (most merges: on gutenberg5 at vocab 10000
-// only 19 of the 10,000 have 2,000 or more, holding 18% of all positions; on gutenberg93, 298 have
-// 1024 or more) the calling thread applies the shards one after the other, because waking the
-// workers costs more than the work. Building the symbols and every shard's initial positions and
-// counts is parallel too.
+// The threads stay in one RunParallel call for the whole training. A merge, with the calling
+// thread as the leader:
+//   1. the leader pops the best pair from the heap (lazy invalidation, as `pq` and `linked`; a
+//      popped entry is checked against the sum of the shards' counts) and looks it up in every
+//      shard;
+//   2. the merge is applied in every shard: visit its recorded positions, rewrite the symbols,
+//      record the new pairs' positions, sum the count changes per neighbour token (MergeChanges)
+//      and apply them to the shard's counts. From kParallelFrom recorded positions (all shards)
+//      this is a round: the leader publishes the merge and every thread applies it to its own
+//      shard at once (parallel.h's Signal: spinning, no system call, while the merges come
+//      microseconds apart; a round trip took 0.3 us on the 2-vCPU VM). A smaller merge the
+//      leader applies in every shard itself, which costs less than a round;
+//   3. the leader adds up the new pairs' gains over the shards (a pair holding the new id has no
+//      count before this merge, so its count is the sum of the gains) and pushes them; in a round
+//      it adds its own shard's gains while the others may still be applying.
+// The old pairs only lose, which needs no push: their shards lower their counts in step 2.
+// Building the shards (symbols, first counts and positions) is parallel too.
+//
+// Where it pays: a round's fixed costs (the signals, and each shard's share of a merge, which is
+// uneven from round to round) are about 1-1.5 us on the 2-vCPU VM, as much as a small merge's
+// work, and two shards cost more than one for the small merges applied serially (a lookup per
+// shard for every pair popped, gains summed over the shards). On gutenberg5 (3 MB, 34 recorded
+// positions a merge on average at vocab 10000) 2 threads take from 0.65x to 1.05x the time of
+// one, depending on the run, and 1.1-1.25x at vocab 50000 (40,000 merges of a few positions); on
+// gutenberg93 (63 MB) at vocab 30000 about 0.8x. In-process runs: results/issue6/README.md,
+// round 6.
 //
 // The counts are exact 64-bit sums whatever the sharding, and the heap picks by (count, pair), so
 // the merges are the same for every thread count and equal `naive`'s (tests/trainer_test.cpp).
-// Memory: that of `linked` plus a second hash map (the global counts, one entry per live pair).
+// Threads beyond the hardware's are not used: a thread that spins for a round needs a core of its
+// own. Memory: that of `linked`, plus one pair table entry per shard a pair occurs in.
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
+#include <memory>
+#include <thread>
 
 #include "algorithms/core/error.h"
 #include "algorithms/core/parallel.h"
@@ -33,169 +51,268 @@ namespace {
 
 using namespace occurrences;
 
-// A merge runs its shards in parallel from this many recorded positions of its pair (all shards).
-// The environment variable BPEBENCH_SHARDED_PARALLEL_FROM overrides it, for tuning and for the
-// tests, which set 0 so that every merge takes the parallel path.
-constexpr size_t kParallelFrom = 1024;
-
-size_t ParallelFrom() {
-  const char* env = std::getenv("BPEBENCH_SHARDED_PARALLEL_FROM");
-  return env != nullptr && *env != '\0' ? std::strtoull(env, nullptr, 10) : kParallelFrom;
-}
-
-struct Count {
-  uint64_t count = 0;
-  uint32_t grown_in = 0;  // the last merge step (1-based) in which the count grew
-};
-
 // Padded to kFalseSharingBytes: the shards sit side by side in one vector and their threads write
 // them all through a merge.
 struct alignas(kFalseSharingBytes) Shard {
-  uint32_t first_word = 0, end_word = 0;  // its pieces: [first_word, end_word)
-  PairTable pairs;                         // its pieces' positions (and, while building, counts)
-  MergeChanges changes;                    // of the current merge
-  uint32_t merged = kNone;  // this merge's pair's slot here, found before Apply releases it; kNone: none here
+  std::vector<const WordCount*> words;      // its pieces
+  uint64_t bytes = 0;                       // their bytes: its symbols
+  std::vector<Symbol> sym;                  // positions are indexes into it
+  std::vector<uint64_t> weight;             // per piece of the shard
+  PairTable pairs;                          // its pieces' pair counts and positions
+  MergeChanges changes;                     // of the current merge
+  uint32_t merged = kNone;                  // the current merge's pair's slot here; kNone: not here
 };
+
+// A merge goes to the threads (a round) from this many recorded positions of its pair, over all
+// shards; the leader applies a smaller one in every shard itself. In-process on gutenberg5,
+// 2 threads, 101 alternating runs, medians: with every merge in rounds 42.5 / 160 ms at vocab
+// 10000 / 50000; from 64 positions 39.0 / 95.8 ms; from 256, 40.3 / 107 ms; from 1024, 42.4 / 105
+// ms (results/issue6/README.md, round 6). The environment variable BPEBENCH_SHARDED_PARALLEL_FROM
+// overrides it (the tests set 0 and a huge value, to take each path).
+constexpr size_t kParallelFrom = 64;
 
 class Run {
  public:
   TrainResult Train(const WordCounts& counts, const TrainOptions& options) {
     MergeLoop loop(options);
-    Build(counts, std::max(options.threads, 1));
-    const size_t parallel_from = ParallelFrom();
-
-    for (step_ = 1; !loop.Done(); ++step_) {
-      const auto best = heap_.PopBest([&](Pair p) { return Live(PairKey(p)); });
-      const TokenId z = loop.NextId();
-      if (!loop.Accept(best.pair, best.count)) break;
-      const uint64_t key = PairKey(best.pair);
-
-      size_t recorded = 0;
-      for (Shard& s : shards_) {
-        s.merged = s.pairs.Find(key);
-        if (s.merged != kNone) recorded += s.pairs[s.merged].positions.size();
-      }
-      auto apply = [&](size_t s) { Apply(shards_[s], best.pair, z); };
-      if (shards_.size() > 1 && recorded >= parallel_from) {
-        RunParallel(shards_.size(), apply);
-      } else {
-        for (size_t s = 0; s < shards_.size(); ++s) apply(s);
-      }
-      counts_.erase(key);
-      Collect(best.pair, z);
-      for (const uint64_t grown : grown_) {
-        if (const uint64_t now = Live(grown)) heap_.Push(now, PairFromKey(grown));
-      }
-      grown_.clear();
-    }
-    return std::move(loop).Finish();
-  }
-
- private:
-  // The symbols of every piece that can hold a pair, end to end; the shards (contiguous runs of
-  // pieces with about the same number of symbols each); their positions and the global counts.
-  void Build(const WordCounts& counts, int threads) {
     std::vector<const WordCount*> words;
-    std::vector<uint32_t> word_start;  // per piece, and the end
     uint64_t total = 0;
     for (const WordCount& wc : counts) {
       if (wc.word.size() < 2) continue;
       words.push_back(&wc);
-      word_start.push_back(static_cast<uint32_t>(std::min<uint64_t>(total, kNone)));
-      weight_.push_back(wc.count);
       total += wc.word.size();
     }
-    if (total >= kNone) {
-      Fail("the distinct pieces hold {} bytes; the sharded trainer handles at most {}", total, kNone - 1);
+    const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    const size_t parts = std::clamp<size_t>(static_cast<size_t>(std::max(options.threads, 1)), 1,
+                                            std::max<size_t>(1, std::min(cores, words.size())));
+    // The pieces dealt round-robin in their (sorted) order, so that every pair's occurrences are
+    // spread evenly over the shards: contiguous runs would give one shard all the pieces that start
+    // with a space (most of gpt2's), and with them most occurrences of the pairs that hold it.
+    shards_ = std::vector<Shard>(parts);
+    for (Shard& shard : shards_) shard.words.reserve(words.size() / parts + 1);
+    for (size_t w = 0; w < words.size(); ++w) {
+      Shard& shard = shards_[w % parts];
+      shard.words.push_back(words[w]);
+      shard.bytes += words[w]->word.size();
     }
-    word_start.push_back(static_cast<uint32_t>(total));
-    sym_.resize(total);
-
-    const size_t n = words.size();
-    const size_t parts = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(threads), n));
-    shards_.resize(parts);
-    for (size_t s = 0, w = 0; s < parts; ++s) {
-      shards_[s].first_word = static_cast<uint32_t>(w);
-      const uint64_t until = total * (s + 1) / parts;
-      while (w < n && (s + 1 == parts || word_start[w + 1] <= until)) ++w;
-      shards_[s].end_word = static_cast<uint32_t>(w);
+    for (const Shard& shard : shards_) {
+      if (shard.bytes >= kNone) {
+        Fail("a shard's pieces hold {} bytes; the sharded trainer handles at most {} per thread",
+             shard.bytes, kNone - 1);
+      }
     }
+    signals_ = std::vector<Padded<Signal>>(parts);
+    slots_.assign(parts, kNone);
+    const char* env = std::getenv("BPEBENCH_SHARDED_PARALLEL_FROM");
+    parallel_from_ = env != nullptr && *env != '\0' ? std::strtoull(env, nullptr, 10) : kParallelFrom;
+    RunParallel(parts, [&](size_t s) { s == 0 ? Lead(loop) : Follow(s); });
+    return std::move(loop).Finish();
+  }
 
-    RunParallel(parts, [&](size_t s) {
-      Shard& shard = shards_[s];
-      for (uint32_t w = shard.first_word; w < shard.end_word; ++w) {
-        LayOut(sym_, words[w]->word, word_start[w], w);
-        for (uint32_t i = word_start[w]; i + 1 < word_start[w + 1]; ++i) {
-          PairData& d = shard.pairs[shard.pairs.SlotOf(PairKey({sym_[i].tok, sym_[i + 1].tok}))];
-          d.count += weight_[w];
-          d.positions.push_back(i);
+ private:
+  // The calling thread: its shard, the heap and the rounds. Whatever way it leaves (done, an
+  // error here, a follower's error), it tells the followers to stop, so RunParallel returns.
+  void Lead(MergeLoop& loop) {
+    struct StopFollowers {
+      Run& run;
+      ~StopFollowers() {
+        run.round_.stop.store(true, std::memory_order_relaxed);
+        run.round_.signal.Publish(run.round_.signal.Load() + 1);
+      }
+    } stop_followers{*this};
+
+    Build(shards_[0]);
+    if (!AwaitFollowers(1)) return;
+    BuildHeap();
+
+    uint32_t round = 0;  // merge rounds published
+    while (!loop.Done()) {
+      const auto best = heap_.PopBest([&](Pair p) { return Live(PairKey(p)); });
+      const TokenId z = loop.NextId();
+      if (!loop.Accept(best.pair, best.count)) break;
+      round_.pair = best.pair;
+      round_.z = z;
+      // How many shards hold the pair, and how many positions: looked up while the followers wait
+      // (they write no table then). Each finds its own slot again: the leader writes nothing of
+      // theirs, so their lines stay in their caches.
+      size_t merged = 0, positions = 0;
+      for (size_t s = 0; s < shards_.size(); ++s) {
+        const Shard& shard = shards_[s];
+        slots_[s] = shard.pairs.Find(PairKey(best.pair));
+        if (slots_[s] == kNone) continue;
+        ++merged;
+        positions += shard.pairs[slots_[s]].positions.size();
+      }
+      if (positions < parallel_from_) {
+        // Small: the leader applies it in every shard, which costs less than a round.
+        for (size_t s = 0; s < shards_.size(); ++s) Apply(shards_[s], slots_[s]);
+      } else {
+        round_.signal.Publish(++round);
+        Apply(shards_[0], slots_[0]);
+        // The leader adds its own gains while the others may still be applying.
+        if (merged > 1) {
+          const size_t keys = std::min(2 * positions + 1, size_t{z} + 2);
+          left_sum_.Reset(keys);
+          right_sum_.Reset(keys);
+          AddGains(shards_[0]);
+        }
+        if (!AwaitFollowers(round + 1)) return;
+      }
+      if (merged > 1) {  // the gains summed over the shards
+        if (positions < parallel_from_) {
+          const size_t keys = std::min(2 * positions + 1, size_t{z} + 2);
+          left_sum_.Reset(keys);
+          right_sum_.Reset(keys);
+          AddGains(shards_[0]);
+        }
+        for (size_t s = 1; s < shards_.size(); ++s) AddGains(shards_[s]);
+        PushGains(left_sum_, right_sum_);
+      } else {
+        for (const Shard& shard : shards_) {
+          if (shard.merged != kNone) PushGains(shard.changes.left_new, shard.changes.right_new);
         }
       }
-    });
-    for (const Shard& shard : shards_) {
-      for (const auto& [key, slot] : shard.pairs.index()) counts_[key].count += shard.pairs[slot].count;
     }
+  }
+
+  // Another thread: its shard, then one Apply per round until the leader stops. An error is
+  // reported through failed_ (and the round's signal, so the leader does not wait for ever) and
+  // rethrown to RunParallel.
+  void Follow(size_t s) {
+    Signal& done = signals_[s].value;
+    uint32_t round = 0;
+    try {
+      Build(shards_[s]);
+      done.Publish(1);
+      while (true) {
+        round = round_.signal.Await(round);
+        if (round_.stop.load(std::memory_order_relaxed)) return;
+        Apply(shards_[s], shards_[s].pairs.Find(PairKey(round_.pair)));
+        done.Publish(round + 1);
+      }
+    } catch (...) {
+      failed_.store(true, std::memory_order_relaxed);
+      done.Publish(round + 1);
+      throw;
+    }
+  }
+
+  // Waits until every follower has signalled `value`; false if one failed.
+  bool AwaitFollowers(uint32_t value) {
+    for (size_t s = 1; s < signals_.size(); ++s) {
+      const Signal& done = signals_[s].value;
+      for (uint32_t now = done.Load(); now != value;) now = done.Await(now);
+    }
+    return !failed_.load(std::memory_order_relaxed);
+  }
+
+  // A shard's symbols, first pair counts and positions (ascending).
+  static void Build(Shard& shard) {
+    shard.sym.resize(shard.bytes);
+    shard.weight.reserve(shard.words.size());
+    uint32_t at = 0;
+    for (size_t w = 0; w < shard.words.size(); ++w) {
+      const WordCount& wc = *shard.words[w];
+      LayOut(shard.sym, wc.word, at, static_cast<uint32_t>(w));
+      shard.weight.push_back(wc.count);
+      at += static_cast<uint32_t>(wc.word.size());
+    }
+    for (uint32_t i = 0; i + 1 < at; ++i) {
+      if (shard.sym[i].next == kNone) continue;
+      PairData& d = shard.pairs[shard.pairs.SlotOf(PairKey({shard.sym[i].tok, shard.sym[i + 1].tok}))];
+      d.count += shard.weight[shard.sym[i].word];
+      d.positions.push_back(i);
+    }
+  }
+
+  // The first heap: every pair once, with the sum of its shards' counts.
+  void BuildHeap() {
     std::vector<LazyPairHeap::Candidate> candidates;
-    candidates.reserve(counts_.size());
-    for (const auto& [key, c] : counts_) candidates.push_back({c.count, PairFromKey(key)});
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      for (const auto& [key, slot] : shards_[s].pairs.index()) {
+        bool earlier = false;  // counted with an earlier shard's entry
+        for (size_t r = 0; r < s && !earlier; ++r) earlier = shards_[r].pairs.Find(key) != kNone;
+        if (earlier) continue;
+        uint64_t count = shards_[s].pairs[slot].count;
+        for (size_t r = s + 1; r < shards_.size(); ++r) {
+          if (const uint32_t other = shards_[r].pairs.Find(key); other != kNone) count += shards_[r].pairs[other].count;
+        }
+        candidates.push_back({count, PairFromKey(key)});
+      }
+    }
     heap_ = LazyPairHeap(std::move(candidates));
   }
 
-  // Step 2 of a merge in one shard: the symbols and positions of its pieces, and its count changes.
-  void Apply(Shard& shard, Pair pair, TokenId z) {
+  // Step 2 in one shard, as `linked`'s merge: the old pairs lose (a count that reaches zero has no
+  // live occurrence left in this shard: the pair and its stale positions go from the shard), the
+  // new ones gain, and a new pair left with none here (an "abab" pair added and taken back) goes.
+  void Apply(Shard& shard, uint32_t slot) const {
+    const Pair pair = round_.pair;
+    const TokenId z = round_.z;
+    shard.merged = slot;
     if (shard.merged == kNone) return;
     std::vector<uint32_t> where = std::move(shard.pairs[shard.merged].positions);
     shard.pairs.Release(shard.merged);
-    VisitOccurrences(sym_, weight_, where, pair, z, shard.pairs, shard.changes);
+    VisitOccurrences(shard.sym, shard.weight, where, pair, z, shard.pairs, shard.changes);
+    PairTable& pairs = shard.pairs;
+    ForEachLost(shard.changes, pair, [&](uint64_t key, uint64_t delta) {
+      const uint32_t slot = pairs.Find(key);
+      if (slot != kNone && (pairs[slot].count -= delta) == 0) pairs.Release(slot);
+    });
+    ForEachGained(shard.changes, z, [&](uint64_t, uint32_t slot, uint64_t delta) { pairs[slot].count += delta; });
+    ForEachGained(shard.changes, z, [&](uint64_t, uint32_t slot, uint64_t) {
+      if (!pairs.released(slot) && pairs[slot].count == 0) pairs.Release(slot);
+    });
   }
 
-  // Step 3: the shards' count changes into the global counts. A count that reaches zero has no
-  // live occurrence left: the pair and its (stale) positions in every shard are dropped, but only
-  // once every shard's changes are in (a pair with the new token may lose in one shard what it
-  // gains in another).
-  void Collect(Pair pair, TokenId z) {
-    for (Shard& shard : shards_) {
-      if (shard.merged == kNone) continue;  // its changes are an earlier merge's
-      ForEachLost(shard.changes, pair, [&](uint64_t key, uint64_t delta) {
-        if (const auto it = counts_.find(key); it != counts_.end()) {  // not the merged pair
-          it->second.count -= delta;
-          touched_.push_back(key);
-        }
-      });
-      ForEachGained(shard.changes, z, [&](uint64_t key, uint32_t, uint64_t delta) {
-        Count& c = counts_[key];
-        c.count += delta;
-        if (c.grown_in != step_) {
-          c.grown_in = step_;
-          grown_.push_back(key);
-        }
-        touched_.push_back(key);
-      });
-    }
-    for (const uint64_t key : touched_) {
-      const auto it = counts_.find(key);
-      if (it == counts_.end() || it->second.count != 0) continue;
-      counts_.erase(it);
-      for (Shard& s : shards_) {
-        if (const uint32_t slot = s.pairs.Find(key); slot != kNone) s.pairs.Release(slot);
+  // A shard's gains into the sums over the shards.
+  void AddGains(const Shard& shard) {
+    if (shard.merged == kNone) return;
+    shard.changes.left_new.ForEach([&](TokenId x, const Change& c) { left_sum_.At(x).delta += c.delta; });
+    shard.changes.right_new.ForEach([&](TokenId y, const Change& c) { right_sum_.At(y).delta += c.delta; });
+  }
+
+  // Step 3: the new pairs' counts onto the heap, from the gains of the one shard the pair was in,
+  // or their sums. The gains are in two families, (x,z) by x and (z,y) by y; (z,z) may have an
+  // entry in each.
+  void PushGains(const Changes& left, const Changes& right) {
+    const TokenId z = round_.z;
+    left.ForEach([&](TokenId x, const Change& c) {
+      uint64_t count = c.delta;
+      if (x == z) {
+        if (const Change* zz = right.Find(z)) count += zz->delta;
       }
-    }
-    touched_.clear();
+      if (count != 0) heap_.Push(count, {x, z});
+    });
+    right.ForEach([&](TokenId y, const Change& c) {
+      if (y == z && left.Find(z) != nullptr) return;  // pushed with the left family
+      if (c.delta != 0) heap_.Push(c.delta, {z, y});
+    });
   }
 
   uint64_t Live(uint64_t key) const {
-    const auto it = counts_.find(key);
-    return it == counts_.end() ? 0 : it->second.count;
+    uint64_t count = 0;
+    for (const Shard& shard : shards_) {
+      if (const uint32_t slot = shard.pairs.Find(key); slot != kNone) count += shard.pairs[slot].count;
+    }
+    return count;
   }
 
-  std::vector<Symbol> sym_;
-  std::vector<uint64_t> weight_;  // per piece
   std::vector<Shard> shards_;
-  boost::unordered_flat_map<uint64_t, Count> counts_;
+  std::vector<Padded<Signal>> signals_;  // per follower (index 0 unused): the last round it finished, + 1
   LazyPairHeap heap_;
-  uint32_t step_ = 0;              // the merge being applied, from 1
-  std::vector<uint64_t> grown_;    // pairs (all holding the new id) whose count grew in it, once each
-  std::vector<uint64_t> touched_;  // pairs whose count changed in it (Collect's scratch)
+  size_t parallel_from_ = kParallelFrom;
+  std::vector<uint32_t> slots_;  // per shard: the merged pair's slot, kNone where it is not
+  Changes left_sum_, right_sum_;  // PushGains' sums over the shards
+  // The round, on one cache line: the leader writes the merge, then publishes the round's number
+  // (release); a follower that sees the number (acquire) reads the merge.
+  struct alignas(kFalseSharingBytes) Round {
+    Signal signal;
+    Pair pair{};
+    TokenId z = 0;
+    std::atomic<bool> stop{false};  // set with the last round: the followers return
+  } round_;
+  std::atomic<bool> failed_{false};  // a follower threw
 };
 
 class ShardedTrainer final : public Trainer {
