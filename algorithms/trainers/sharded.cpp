@@ -22,14 +22,14 @@
 // The old pairs only lose, which needs no push: their shards lower their counts in step 2.
 // Building the shards (symbols, first counts and positions) is parallel too.
 //
-// Where it pays: a round's fixed costs (the signals, and each shard's share of a merge, which is
+// Costs and gains: a round's fixed costs (the signals, and each shard's share of a merge, which is
 // uneven from round to round) are about 1-1.5 us on the 2-vCPU VM, as much as a small merge's
 // work, and two shards cost more than one for the small merges applied serially (a lookup per
-// shard for every pair popped, gains summed over the shards). On gutenberg5 (3 MB, 34 recorded
-// positions a merge on average at vocab 10000) 2 threads take from 0.65x to 1.05x the time of
-// one, depending on the run, and 1.1-1.25x at vocab 50000 (40,000 merges of a few positions); on
-// gutenberg93 (63 MB) at vocab 30000 about 0.8x. In-process runs: results/issue6/README.md,
-// round 6.
+// shard for every pair popped, gains summed over the shards). In-process on the 2-vCPU VM, from
+// word counts, 2 threads took 0.64-1.18x the time of one on gutenberg5 at vocab 10000 (3 MB;
+// 34 recorded positions a merge on average), 1.11-1.13x at vocab 50000 (40,000 more merges of a
+// few positions each) and 0.80-1.11x on gutenberg93 (63 MB) at vocab 30000: which end of the
+// range depends on the spell the VM is in (results/issue6/README.md, round 6).
 //
 // The counts are exact 64-bit sums whatever the sharding, and the heap picks by (count, pair), so
 // the merges are the same for every thread count and equal `naive`'s (tests/trainer_test.cpp).
