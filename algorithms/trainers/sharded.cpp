@@ -143,28 +143,24 @@ class Run {
         ++merged;
         positions += shard.pairs[slots_[s]].positions.size();
       }
-      if (positions < parallel_from_) {
-        // Small: the leader applies it in every shard, which costs less than a round.
-        for (size_t s = 0; s < shards_.size(); ++s) Apply(shards_[s], slots_[s]);
-      } else {
+      const bool in_round = positions >= parallel_from_;
+      if (in_round) {
         round_.signal.Publish(++round);
         Apply(shards_[0], slots_[0]);
-        // The leader adds its own gains while the others may still be applying.
-        if (merged > 1) {
-          const size_t keys = std::min(2 * positions + 1, size_t{z} + 2);
-          left_sum_.Reset(keys);
-          right_sum_.Reset(keys);
-          AddGains(shards_[0]);
-        }
-        if (!AwaitFollowers(round + 1)) return;
+      } else {  // small: the leader applies it in every shard, which costs less than a round
+        for (size_t s = 0; s < shards_.size(); ++s) Apply(shards_[s], slots_[s]);
       }
-      if (merged > 1) {  // the gains summed over the shards
-        if (positions < parallel_from_) {
-          const size_t keys = std::min(2 * positions + 1, size_t{z} + 2);
-          left_sum_.Reset(keys);
-          right_sum_.Reset(keys);
-          AddGains(shards_[0]);
-        }
+      // Where the pair was in more than one shard its gains are summed over them: the leader's own
+      // first, while the others may still be applying.
+      const bool sum = merged > 1;
+      if (sum) {
+        const size_t keys = std::min(2 * positions + 1, size_t{z} + 2);
+        left_sum_.Reset(keys);
+        right_sum_.Reset(keys);
+        AddGains(shards_[0]);
+      }
+      if (in_round && !AwaitFollowers(round + 1)) return;
+      if (sum) {
         for (size_t s = 1; s < shards_.size(); ++s) AddGains(shards_[s]);
         PushGains(left_sum_, right_sum_);
       } else {
