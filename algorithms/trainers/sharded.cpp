@@ -75,12 +75,9 @@ class Run {
  public:
   TrainResult Train(const WordCounts& counts, const TrainOptions& options) {
     MergeLoop loop(options);
-    std::vector<const WordCount*> words;
-    uint64_t total = 0;
+    std::vector<const WordCount*> words;  // the pieces that can hold a pair
     for (const WordCount& wc : counts) {
-      if (wc.word.size() < 2) continue;
-      words.push_back(&wc);
-      total += wc.word.size();
+      if (wc.word.size() >= 2) words.push_back(&wc);
     }
     const size_t cores = std::max(1u, std::thread::hardware_concurrency());
     const size_t parts = std::clamp<size_t>(static_cast<size_t>(std::max(options.threads, 1)), 1,
