@@ -24,33 +24,32 @@ void Pause() {
 #endif
 }
 
-// Waits until a no longer holds old and returns what it holds: spins for kSpinMicros, then sleeps
-// on the futex (woken by notify_one), and spins again after each wake.
-uint32_t Await(const std::atomic<uint32_t>& a, uint32_t old) {
+// Spins (with a pause instruction) for up to kSpinMicros until a no longer holds old; returns what
+// it holds then (old if it did not change).
+uint32_t Spin(const std::atomic<uint32_t>& a, uint32_t old) {
   using Clock = std::chrono::steady_clock;
-  auto deadline = Clock::now() + std::chrono::microseconds(kSpinMicros);
+  const auto deadline = Clock::now() + std::chrono::microseconds(kSpinMicros);
   for (uint32_t i = 1;; ++i) {
     const uint32_t now = a.load(std::memory_order_acquire);
-    if (now != old) return now;
+    if (now != old || (i % 64 == 0 && Clock::now() > deadline)) return now;
     Pause();
-    if (i % 64 == 0 && Clock::now() > deadline) {
-      a.wait(old, std::memory_order_acquire);
-      deadline = Clock::now() + std::chrono::microseconds(kSpinMicros);
-    }
+  }
+}
+
+// Waits until a no longer holds old and returns what it holds: spins, then sleeps on the futex
+// (woken by notify_one), and spins again after each wake.
+uint32_t Await(const std::atomic<uint32_t>& a, uint32_t old) {
+  while (true) {
+    const uint32_t now = Spin(a, old);
+    if (now != old) return now;
+    a.wait(old, std::memory_order_acquire);
   }
 }
 
 }  // namespace
 
 uint32_t Signal::Await(uint32_t old) const {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::microseconds(kSpinMicros);
-  for (uint32_t i = 1;; ++i) {
-    const uint32_t now = value_.load(std::memory_order_acquire);
-    if (now != old) return now;
-    Pause();
-    if (i % 64 == 0 && Clock::now() > deadline) break;
-  }
+  if (const uint32_t now = Spin(value_, old); now != old) return now;
   // Sleep. The sleeper count is raised before the futex compares the value, and Publish stores the
   // value before it reads the count (both sequentially consistent): either Publish sees a sleeper
   // and wakes it, or the futex sees the new value and does not sleep.

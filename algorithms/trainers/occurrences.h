@@ -136,7 +136,6 @@ class Changes {
       }
     }
   }
-  size_t size() const { return touched_.size(); }  // tokens touched since Reset
   // The change of a token touched since Reset; nullptr if none.
   const Change* Find(TokenId t) const {
     if (keys_.empty()) return nullptr;
