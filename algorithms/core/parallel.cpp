@@ -36,16 +36,6 @@ uint32_t Spin(const std::atomic<uint32_t>& a, uint32_t old) {
   }
 }
 
-// Waits until a no longer holds old and returns what it holds: spins, then sleeps on the futex
-// (woken by notify_one), and spins again after each wake.
-uint32_t Await(const std::atomic<uint32_t>& a, uint32_t old) {
-  while (true) {
-    const uint32_t now = Spin(a, old);
-    if (now != old) return now;
-    a.wait(old, std::memory_order_acquire);
-  }
-}
-
 }  // namespace
 
 uint32_t Signal::Await(uint32_t old) const {
@@ -93,14 +83,16 @@ void RunOnNewThreads(size_t n, const std::function<void(size_t)>& task) {
   RethrowFirst(errors);
 }
 
+// The caller and each worker signal each other through Signals (parallel.h), as `sharded`'s rounds
+// do: std::atomic::notify would make a system call whenever any thread sleeps on an address in the
+// same slot of the library's table of waiters, not only when the worker or the caller sleeps.
 class Pool {
  public:
   Pool() : capacity_(std::max(1u, std::thread::hardware_concurrency()) - 1) {}
   ~Pool() {
     for (auto& w : workers_) {
       w->thread.request_stop();
-      w->go.fetch_add(1, std::memory_order_release);
-      w->go.notify_one();
+      w->go.value.Publish(w->go.value.Load() + 1);
     }
     // The jthreads join as workers_ is destroyed.
   }
@@ -120,15 +112,17 @@ class Pool {
     }
     task_ = &task;
     errors_.assign(n, nullptr);
-    pending_.store(static_cast<uint32_t>(n - 1), std::memory_order_relaxed);
     for (size_t i = 1; i < n; ++i) {
       Worker& w = *workers_[i - 1];
       w.index = i;
-      w.go.fetch_add(1, std::memory_order_release);
-      w.go.notify_one();
+      w.go.value.Publish(w.go.value.Load() + 1);
     }
     RunOne(task, 0, errors_[0]);
-    for (uint32_t left; (left = pending_.load(std::memory_order_acquire)) != 0;) Await(pending_, left);
+    for (size_t i = 1; i < n; ++i) {  // each worker's done catches up with its go
+      const Worker& w = *workers_[i - 1];
+      const uint32_t target = w.go.value.Load();
+      for (uint32_t now = w.done.value.Load(); now != target;) now = w.done.value.Await(now);
+    }
     task_ = nullptr;
     const std::vector<std::exception_ptr> errors = std::move(errors_);
     busy_.store(false, std::memory_order_release);
@@ -137,9 +131,10 @@ class Pool {
   }
 
  private:
-  struct alignas(64) Worker {
-    std::atomic<uint32_t> go{0};  // bumped once per task given to this worker, and to stop it
-    size_t index = 0;             // the task's index, written before go is bumped
+  struct Worker {
+    Padded<Signal> go;    // bumped by the caller once per task given to this worker, and to stop it
+    Padded<Signal> done;  // set by the worker to the go value of the task it finished
+    size_t index = 0;     // the task's index, written before go is bumped
     std::jthread thread;
   };
 
@@ -150,10 +145,10 @@ class Pool {
     Worker& w = *worker;
     w.thread = std::jthread([this, &w](std::stop_token stop) {
       for (uint32_t seen = 0;;) {
-        seen = Await(w.go, seen);
+        seen = w.go.value.Await(seen);
         if (stop.stop_requested()) return;
         RunOne(*task_, w.index, errors_[w.index]);
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+        w.done.value.Publish(seen);
       }
     });
     workers_.push_back(std::move(worker));  // cannot throw: reserved
@@ -164,7 +159,6 @@ class Pool {
   std::vector<std::unique_ptr<Worker>> workers_;
   const std::function<void(size_t)>* task_ = nullptr;
   std::vector<std::exception_ptr> errors_;
-  alignas(64) std::atomic<uint32_t> pending_{0};  // tasks of this call still running on workers
 };
 
 }  // namespace

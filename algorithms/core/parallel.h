@@ -39,8 +39,8 @@ struct alignas(kFalseSharingBytes) Padded {
 // returns when all are done. If tasks throw, rethrows the exception of the lowest index that threw.
 void RunParallel(size_t n, const std::function<void(size_t)>& task);
 
-// Lock-step signalling between the tasks of one RunParallel call (`sharded`'s merge rounds): a
-// counter that one thread sets and others wait on. Await spins (with a pause instruction) for
+// Lock-step signalling between threads (the pool's hand-offs to its workers and back, `sharded`'s
+// merge rounds within one RunParallel call): a counter that one thread sets and others wait on. Await spins (with a pause instruction) for
 // kSpinMicros, then sleeps on the futex until Publish wakes it: a signal that comes within
 // microseconds costs no system call, and a thread that waits long gives its core back. Publish
 // makes a system call only when a thread sleeps on this signal (std::atomic::notify alone also
