@@ -77,10 +77,12 @@ a second, then a final summary line with the time, input size, distinct pieces a
 Ctrl-C leaves no partial model file behind (nor a temporary one).
 )";
 
-constexpr const char* kEncodeHelp = R"(usage: bpebench encode --model MODEL [options] [FILE]
+constexpr const char* kEncodeHelp = R"(usage: bpebench encode --model MODEL [options] [FILE...]
 
-Writes the token ids of FILE (or standard input; - also means standard input) as decimal numbers,
-one space apart, on one line.
+Writes the token ids of each FILE (none, or -: standard input) as decimal numbers, one space apart,
+one line per FILE in the order given. The model is loaded once for all the files (loading
+cl100k_base or o200k_base takes a large part of a second). A FILE that cannot be read, or is not
+valid UTF-8, stops the run with an error that names it, after the lines of the files before it.
 
 options:
   --model MODEL        model file written by bpebench train, or a tiktoken vocabulary: gpt2,
@@ -286,18 +288,25 @@ int Encode(const std::vector<std::string>& argv) {
   const Model model = LoadAnyModel(args.Required("--model"), args.Get("--pretokenizer"));
   const EncoderInfo& encoder = FindEncoder(args.Get("--algorithm", "cached"));
   const int threads = static_cast<int>(args.Uint("--threads", 1, 1, kMaxThreads));
-  const std::string text = ReadInput({OneInput(args)}, args.Has("--binary"));
+  std::vector<std::string> files = args.positional();
+  if (files.empty()) files.push_back("-");
+  if (std::count(files.begin(), files.end(), "-") > 1) Fail("standard input (-) can be given once");
   const Vocabulary vocab(model.merges);
-  const auto ids = EncodeText(text, FindPreTokenizer(model.pretokenizer).get(), encoder, vocab, threads);
+  const PreTokenizer& pre = FindPreTokenizer(model.pretokenizer).get();
   std::string out;
-  out.reserve(ids.size() * 6 + 1);
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) out += ' ';
-    fmt::format_to(std::back_inserter(out), "{}", model.ExternalId(ids[i]));
-  }
-  out += '\n';
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-    Fail("cannot write the ids to standard output");
+  for (const std::string& file : files) {
+    const std::string text = ReadInput({file}, args.Has("--binary"));
+    const auto ids = EncodeText(text, pre, encoder, vocab, threads);
+    out.clear();
+    out.reserve(ids.size() * 6 + 1);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i) out += ' ';
+      fmt::format_to(std::back_inserter(out), "{}", model.ExternalId(ids[i]));
+    }
+    out += '\n';
+    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+      Fail("cannot write the ids to standard output");
+    }
   }
   return 0;
 }

@@ -76,6 +76,31 @@ TEST(Cli, EveryTrainerWritesTheSameModelAndEveryEncoderTheSameIds) {
   EXPECT_EQ(piped.out, first_ids);
 }
 
+TEST(Cli, EncodeWritesOneLinePerFileInOrderAndStopsAtABadOne) {
+  const std::string model = test::TempDir() + "/multi.model";
+  const std::string a = WriteTemp("multi_a.txt", test::CorpusSlice("gutenberg5", 20'000));
+  const std::string b = WriteTemp("multi_b.txt", test::CorpusSlice("udhr59", 20'000));
+  ASSERT_EQ(Cli("train --vocab-size 600 --output " + model + " " + a).status, 0);
+  const std::string ids_a = Cli("encode --model " + model + " " + a).out;
+  const std::string ids_b = Cli("encode --model " + model + " " + b).out;
+  ASSERT_EQ(std::count(ids_a.begin(), ids_a.end(), '\n'), 1);
+  ASSERT_NE(ids_a, ids_b);
+  for (const auto& e : Encoders()) {
+    const Result r = Cli("encode --algorithm " + std::string(e.name) + " --model " + model + " " + b + " " + a + " " + b);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, ids_b + ids_a + ids_b) << e.name;
+  }
+  EXPECT_EQ(Cli("encode --model " + model + " " + a + " - < " + b).out, ids_a + ids_b);
+  ExpectError("encode --model " + model + " - - < " + a, "standard input (-) can be given once");
+  // A bad file stops the run with its name; the lines of the files before it are written.
+  const std::string bad = WriteTemp("multi_bad.txt", "ok\xC3(");
+  const Result r = Cli("encode --model " + model + " " + a + " " + bad + " " + b);
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.out, ids_a);
+  EXPECT_NE(r.err.find("multi_bad.txt"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("invalid UTF-8"), std::string::npos) << r.err;
+}
+
 TEST(Cli, BinaryInputRoundTripsWithTheFlag) {
   std::mt19937_64 rng(1);
   const std::string bytes = test::RandomBytes(rng, 5000);
