@@ -13,6 +13,7 @@
 #include "algorithms/core/error.h"
 #include "algorithms/core/file_io.h"
 #include "algorithms/core/hf_json.h"
+#include "algorithms/core/memory.h"
 #include "algorithms/core/tiktoken.h"
 #include "algorithms/core/model.h"
 #include "algorithms/core/registry.h"
@@ -407,6 +408,7 @@ int Run(int argc, char** argv) {
 }  // namespace bpe::cli
 
 int main(int argc, char** argv) {
+  bpe::TuneAllocator();
   bpe::InstallSignalCleanup();
   try {
     return bpe::cli::Run(argc, argv);

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "algorithms/core/memory.h"
 #include "algorithms/core/parallel.h"
 
 #include <unistd.h>
@@ -137,6 +138,7 @@ void AddBuildContext() {
   benchmark::AddCustomContext("bpebench_compiler", BPEBENCH_COMPILER);
   benchmark::AddCustomContext("bpebench_cxx_flags", BPEBENCH_CXX_FLAGS);
   benchmark::AddCustomContext("bpebench_build_type", BPEBENCH_BUILD_TYPE);
+  benchmark::AddCustomContext("bpebench_allocator", TuneAllocator());  // main set it; same line again
   benchmark::AddCustomContext("bpebench_git_commit", GitCommit());
   benchmark::AddCustomContext("bpebench_git_dirty", GitDirty() ? "true" : "false");
   benchmark::AddCustomContext("bpebench_date_utc", UtcNow());

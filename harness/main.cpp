@@ -17,6 +17,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "algorithms/core/memory.h"
 #include "algorithms/core/error.h"
 #include "algorithms/core/registry.h"
 #include "algorithms/core/tiktoken.h"
@@ -332,6 +333,7 @@ int Main(int argc, char** argv) {
 }  // namespace bpe::harness
 
 int main(int argc, char** argv) {
+  bpe::TuneAllocator();  // first, before the sweep allocates (recorded in the results' context)
   try {
     return bpe::harness::Main(argc, argv);
   } catch (const std::exception& e) {

@@ -1,15 +1,20 @@
 // RunParallel (algorithms/core/parallel.h): every task runs once, task 0 on the caller, exceptions
 // reach the caller, and the pool survives what callers do to it (sleeping past the spin time,
 // nesting, two callers at once, more tasks than cores). Signal: rounds between two tasks.
+// TuneAllocator (memory.h): what it sets, and when it leaves malloc alone.
 #include "algorithms/core/parallel.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include "algorithms/core/memory.h"
 
 namespace bpe {
 namespace {
@@ -102,6 +107,28 @@ TEST(Signal, RoundsInLockStepAndAWaiterAsleepIsWoken) {
   });
   EXPECT_EQ(seen_sum, uint64_t{kRounds} * (kRounds + 1) / 2);
   EXPECT_EQ(round.Load(), kRounds + 1);
+}
+
+}  // namespace
+}  // namespace bpe
+
+namespace bpe {
+namespace {
+
+TEST(Allocator, TunedUnlessGlibcTunablesSetsMalloc) {
+#if defined(__GLIBC__)
+  const char* before = std::getenv("GLIBC_TUNABLES");
+  const std::string saved = before ? before : "";
+  setenv("GLIBC_TUNABLES", "glibc.malloc.check=0", 1);
+  EXPECT_EQ(TuneAllocator(), "glibc malloc as GLIBC_TUNABLES sets it: glibc.malloc.check=0");
+  setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);  // tunables, but none of malloc's
+  EXPECT_EQ(TuneAllocator(), "glibc malloc, mmap threshold 64 MiB, trim threshold 128 MiB");
+  unsetenv("GLIBC_TUNABLES");
+  EXPECT_EQ(TuneAllocator(), "glibc malloc, mmap threshold 64 MiB, trim threshold 128 MiB");
+  if (before) setenv("GLIBC_TUNABLES", saved.c_str(), 1);
+#else
+  EXPECT_NE(TuneAllocator().find("not glibc"), std::string::npos);
+#endif
 }
 
 }  // namespace
