@@ -284,8 +284,13 @@ class HarnessPeers(unittest.TestCase):
     def test_without_node_the_sweep_runs_and_says_why(self):
         with tempfile.TemporaryDirectory() as bin_dir:
             os.symlink(shutil.which("git"), os.path.join(bin_dir, "git"))  # git yes, node no
-            data = self.sweep(env=dict(os.environ, PATH=bin_dir))
+            env = dict(os.environ, PATH=bin_dir)
+            env.pop("GLIBC_TUNABLES", None)
+            data = self.sweep(env=env)
         self.assertIn("node is not on PATH", data["context"]["bpebench_peers"])
+        # The release harness sets malloc's thresholds (algorithms/core/memory.h) and says so.
+        self.assertEqual(data["context"]["bpebench_allocator"],
+                         "glibc malloc, mmap threshold 64 MiB, trim threshold 128 MiB")
         errors = {b["name"]: b.get("error_message", "") for b in data["benchmarks"] if b.get("error_occurred")}
         hf = [m for n, m in errors.items() if n.startswith("encode/hf_tokenizers/")]
         self.assertTrue(hf and "node is not on PATH" in hf[0], errors)

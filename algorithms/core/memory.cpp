@@ -17,10 +17,13 @@ std::string TuneAllocator() {
       tunables != nullptr && std::string_view(tunables).find("glibc.malloc.") != std::string_view::npos) {
     return fmt::format("glibc malloc as GLIBC_TUNABLES sets it: {}", tunables);
   }
+#endif
+#if defined(BPEBENCH_SANITIZER_MALLOC)
+  return kSanitizerMalloc;
+#elif defined(__GLIBC__)
   if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(kMmapThresholdBytes)) == 1 &&
       mallopt(M_TRIM_THRESHOLD, static_cast<int>(kTrimThresholdBytes)) == 1) {
-    return fmt::format("glibc malloc, mmap threshold {} MiB, trim threshold {} MiB", kMmapThresholdBytes >> 20,
-                       kTrimThresholdBytes >> 20);
+    return kTunedMalloc;
   }
   return "glibc malloc with its defaults (mallopt refused the thresholds)";
 #else

@@ -11,6 +11,7 @@
 // faults against 48,000 and a median of 385 ms against 212 ms.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace bpe {
@@ -18,9 +19,24 @@ namespace bpe {
 inline constexpr size_t kMmapThresholdBytes = size_t{64} << 20;   // blocks below come from the heap
 inline constexpr size_t kTrimThresholdBytes = size_t{128} << 20;  // free memory kept at the heap's top
 
+// Under AddressSanitizer or ThreadSanitizer, malloc is the sanitizer's, which has no thresholds.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BPEBENCH_SANITIZER_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define BPEBENCH_SANITIZER_MALLOC 1
+#endif
+#endif
+
+// What TuneAllocator returns when it set the thresholds, and in a sanitizer build.
+inline constexpr const char* kTunedMalloc = "glibc malloc, mmap threshold 64 MiB, trim threshold 128 MiB";
+inline constexpr const char* kSanitizerMalloc = "a sanitizer's malloc (no thresholds to set)";
+static_assert(kMmapThresholdBytes == size_t{64} << 20 && kTrimThresholdBytes == size_t{128} << 20,
+              "kTunedMalloc names the thresholds");
+
 // Sets glibc malloc's mmap and trim thresholds to the values above, unless GLIBC_TUNABLES already
-// sets malloc's own (the user's choice wins) or the C library is not glibc. Returns a line that says
-// what holds, for results and logs.
+// sets malloc's own (the user's choice wins), the build is a sanitizer's, or the C library is not
+// glibc. Returns a line that says what holds, for results and logs.
 std::string TuneAllocator();
 
 }  // namespace bpe
