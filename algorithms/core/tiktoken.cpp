@@ -81,8 +81,9 @@ using RankMap = boost::unordered_flat_map<std::string, uint32_t, StringHash, std
 
 // tiktoken's procedure on `bytes`, letting only tokens ranked below `below` merge: returns the
 // boundaries of the parts (first 0, last bytes.size()). As tiktoken's own byte_pair_merge, each
-// adjacent pair's rank is looked up once and again only where a merge changed a part beside it:
-// rescanning every pair's bytes after each merge made loading o200k_base take twice as long.
+// adjacent pair's rank is looked up once, and again only where a merge changed a part beside it,
+// rather than every pair after every merge (loading o200k_base with `rank`: 0.33-0.49 s against
+// 0.36-0.51 s, alternated runs of the CLI on the 2-vCPU VM).
 std::vector<size_t> MergeBelow(std::string_view bytes, const RankMap& ranks, uint32_t below) {
   std::vector<size_t> cut(bytes.size() + 1);
   for (size_t i = 0; i <= bytes.size(); ++i) cut[i] = i;
