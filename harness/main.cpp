@@ -17,8 +17,8 @@
 #include <stop_token>
 #include <thread>
 
-#include "algorithms/core/memory.h"
 #include "algorithms/core/error.h"
+#include "algorithms/core/memory.h"
 #include "algorithms/core/registry.h"
 #include "algorithms/core/tiktoken.h"
 #include "harness/context.h"
