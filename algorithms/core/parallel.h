@@ -43,10 +43,9 @@ void RunParallel(size_t n, const std::function<void(size_t)>& task);
 // merge rounds within one RunParallel call): a counter that one thread sets and others wait on.
 // Await spins (with a pause instruction) for kSpinMicros, then sleeps on the futex until Publish
 // wakes it: a signal that comes within microseconds costs no system call, and a thread that waits
-// long gives its core back. Publish
-// makes a system call only when a thread sleeps on this signal (std::atomic::notify alone also
-// makes one when any thread sleeps on an address that shares its slot in the library's table of
-// waiters, such as an idle pool worker: a system call per merge).
+// long gives its core back. Publish makes a system call only when a thread sleeps on this signal
+// (std::atomic::notify alone also makes one when any thread sleeps on an address that shares its
+// slot in the library's table of waiters, such as an idle pool worker: a system call per merge).
 class Signal {
  public:
   uint32_t Load() const { return value_.load(std::memory_order_acquire); }
