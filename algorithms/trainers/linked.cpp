@@ -76,14 +76,10 @@ class Run {
     pairs_.Release(merged);
     VisitOccurrences(sym_, weight_, where, pair, z, pairs_, changes_);
 
-    // The old pairs lose (never below zero, so a count that reaches zero has no live occurrence
-    // left: the pair and its stale positions go). The merged pair itself ((a,a) in runs) is gone.
+    // The old pairs lose (ApplyLost). The merged pair itself ((a,a) in runs) is gone.
     // The new pairs gain; then the ones left with none (an "abab" pair added and taken back) go,
     // and the others are pushed on the heap, once each ((z,z) has an entry in both families).
-    ForEachLost(changes_, pair, [&](uint64_t key, uint64_t delta) {
-      const uint32_t slot = pairs_.Find(key);
-      if (slot != kNone && (pairs_[slot].count -= delta) == 0) pairs_.Release(slot);
-    });
+    ApplyLost(pairs_, changes_, pair, lost_);
     ForEachGained(changes_, z, [&](uint64_t, uint32_t slot, uint64_t delta) { pairs_[slot].count += delta; });
     ForEachGained(changes_, z, [&](uint64_t, uint32_t slot, uint64_t) {
       PairData& d = pairs_[slot];
@@ -106,6 +102,7 @@ class Run {
   std::vector<uint64_t> weight_;  // per piece
   PairTable pairs_;
   MergeChanges changes_;
+  std::vector<std::pair<uint32_t, uint64_t>> lost_;  // ApplyLost's scratch
   std::vector<uint32_t> pushed_;  // slots of the pairs whose count grew in this merge, once each
   uint32_t step_ = 0;             // the merge being applied, from 1
 };

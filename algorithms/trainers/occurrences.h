@@ -19,6 +19,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "algorithms/core/types.h"
@@ -246,6 +247,23 @@ void ForEachLost(const MergeChanges& changes, Pair pair, F&& f) {
   changes.left_old.ForEach([&](TokenId x, const Change& c) { f(PairKey({x, pair.left}), c.delta); });
   changes.right_old.ForEach([&](TokenId y, const Change& c) { f(PairKey({pair.right, y}), c.delta); });
 }
+// The old pairs that lost in the merge of `pair` lose their counts in `table`; never below zero,
+// so a count that reaches zero has no live occurrence left: the pair and its stale positions go.
+// All the slots are looked up first and their entries prefetched, so that their cache misses
+// overlap (in-process on gutenberg93, vocab 30000, `linked`: 242 ms against 253 ms looked up one
+// at a time). `scratch` is the caller's, kept to save allocations.
+inline void ApplyLost(PairTable& table, const MergeChanges& changes, Pair pair,
+                      std::vector<std::pair<uint32_t, uint64_t>>& scratch) {
+  scratch.clear();
+  ForEachLost(changes, pair, [&](uint64_t key, uint64_t delta) { scratch.push_back({table.Find(key), delta}); });
+  for (const auto& [slot, delta] : scratch) {
+    if (slot != kNone) __builtin_prefetch(&table[slot], 1);
+  }
+  for (const auto& [slot, delta] : scratch) {
+    if (slot != kNone && (table[slot].count -= delta) == 0) table.Release(slot);
+  }
+}
+
 // f(key, slot, delta) for each new pair's entry in the merge into z: (x,z) and (z,y); (z,z) has one
 // in each family, with the same slot.
 template <typename F>

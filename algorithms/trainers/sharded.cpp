@@ -60,6 +60,7 @@ struct alignas(kFalseSharingBytes) Shard {
   std::vector<uint64_t> weight;             // per piece of the shard
   PairTable pairs;                          // its pieces' pair counts and positions
   MergeChanges changes;                     // of the current merge
+  std::vector<std::pair<uint32_t, uint64_t>> lost;  // ApplyLost's scratch
   uint32_t merged = kNone;                  // the current merge's pair's slot here; kNone: not here
 };
 
@@ -248,10 +249,7 @@ class Run {
     shard.pairs.Release(shard.merged);
     VisitOccurrences(shard.sym, shard.weight, where, pair, z, shard.pairs, shard.changes);
     PairTable& pairs = shard.pairs;
-    ForEachLost(shard.changes, pair, [&](uint64_t key, uint64_t delta) {
-      const uint32_t slot = pairs.Find(key);
-      if (slot != kNone && (pairs[slot].count -= delta) == 0) pairs.Release(slot);
-    });
+    ApplyLost(pairs, shard.changes, pair, shard.lost);
     ForEachGained(shard.changes, z, [&](uint64_t, uint32_t slot, uint64_t delta) { pairs[slot].count += delta; });
     ForEachGained(shard.changes, z, [&](uint64_t, uint32_t slot, uint64_t) {
       if (!pairs.released(slot) && pairs[slot].count == 0) pairs.Release(slot);
