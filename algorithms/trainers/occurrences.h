@@ -198,16 +198,21 @@ inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_
     c.delta += w;
     table[c.slot].positions.push_back(position);
   };
+  // The positions are ascending but far apart (a pair's occurrences are spread over the pieces),
+  // so nearly every symbol, and its piece's weight, is a cache miss the hardware prefetcher cannot
+  // foresee. The visit asks for the symbols kPrefetchAhead positions ahead (the first ones before
+  // it starts) and, half as far ahead, for the weight of a symbol asked for earlier, so that many
+  // misses are in flight at once.
   const size_t count = where.size();
+  auto prefetch_symbol = [&](size_t k) {
+    const Symbol* s = sym.data() + where[k];
+    __builtin_prefetch(s, 1);
+    __builtin_prefetch(s + 1, 1);  // its right neighbour, where the line ends at s
+  };
+  for (size_t k = 0; k < std::min(count, kPrefetchAhead); ++k) prefetch_symbol(k);
   for (size_t k = 0; k < count; ++k) {
-    // The positions are ascending but far apart (a pair's occurrences are spread over the pieces),
-    // so nearly every one is a cache miss the hardware prefetcher cannot foresee. Asking for the
-    // symbols kPrefetchAhead positions ahead keeps that many misses in flight.
-    if (k + kPrefetchAhead < count) {
-      const Symbol* ahead = sym.data() + where[k + kPrefetchAhead];
-      __builtin_prefetch(ahead, 1);
-      __builtin_prefetch(ahead + 1, 1);  // its right neighbour, where the line ends at `ahead`
-    }
+    if (k + kPrefetchAhead < count) prefetch_symbol(k + kPrefetchAhead);
+    if (k + kPrefetchAhead / 2 < count) __builtin_prefetch(&weight[sym[where[k + kPrefetchAhead / 2]].word]);
     const uint32_t i = where[k];
     Symbol& si = sym[i];
     if (si.tok != a || si.next == kNone) continue;  // stale: this symbol changed or was merged
