@@ -166,17 +166,17 @@ struct MergeChanges {
   Changes left_old, left_new, right_old, right_new;
 };
 
+// How far ahead a visit prefetches. In-process on gutenberg93 (vocab 30000, `linked` from word
+// counts, 11 alternated runs, medians): 186 ms against 206 ms without prefetching; 8, 32 and 64
+// ahead measured the same as 16 (results/issue6/README.md, round 8).
+inline constexpr size_t kPrefetchAhead = 16;
+
 // Visits `where` (the recorded positions of (a,b), ascending) in `table`'s pieces: every live
 // occurrence becomes z, the changes are summed into `changes` (Reset here), and the new pairs get
 // slots and positions in `table` (their counts are left to the caller). Where an earlier
 // occurrence of this merge made the left neighbour z ("abab"), the pair that loses is (z,a), a new
 // pair, so its change goes to (z,a)'s entry instead. Visited left to right, the right neighbour is
 // never one this merge made; the (b,z) case keeps the sums right for any order all the same.
-// How far ahead a visit prefetches. In-process on gutenberg93 (vocab 30000, `linked` from word
-// counts, 11 alternated runs, medians): 178 ms against 204 ms without prefetching; 8, 32 and 64
-// ahead measured the same as 16 (results/issue6/README.md, round 8).
-inline constexpr size_t kPrefetchAhead = 16;
-
 inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_t>& weight,
                              std::vector<uint32_t>& where, Pair pair, TokenId z,
                              PairTable& table, MergeChanges& changes) {
@@ -255,7 +255,7 @@ void ForEachLost(const MergeChanges& changes, Pair pair, F&& f) {
 // The old pairs that lost in the merge of `pair` lose their counts in `table`; never below zero,
 // so a count that reaches zero has no live occurrence left: the pair and its stale positions go.
 // All the slots are looked up first and their entries prefetched, so that their cache misses
-// overlap (in-process on gutenberg93, vocab 30000, `linked`: 242 ms against 253 ms looked up one
+// overlap (in-process on gutenberg93, vocab 30000, `linked`: 236 ms against 247 ms looked up one
 // at a time). `scratch` is the caller's, kept to save allocations.
 inline void ApplyLost(PairTable& table, const MergeChanges& changes, Pair pair,
                       std::vector<std::pair<uint32_t, uint64_t>>& scratch) {
