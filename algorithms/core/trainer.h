@@ -5,7 +5,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <queue>
+#include <algorithm>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -70,39 +70,81 @@ class MergeLoop {
 };
 
 // The candidate queue of the incremental trainers: a max-heap of (count, pair) in BetterCandidate
-// order with lazy invalidation. Counts only change by merges; an entry whose count fell is re-pushed
-// with the live count when it surfaces (dropped at 0), and the caller pushes a new entry for every
+// order with lazy invalidation. Counts only change by merges; an entry whose count fell is updated
+// to the live count when it surfaces (dropped at 0), and the caller pushes a new entry for every
 // pair whose count grew, so the heap always holds an entry at least as good as each live count and
 // the first current entry popped is the true best by the tie rule.
+// The heap is 4-ary (half the levels of a binary heap, and a node's children share a cache line),
+// and a stale top is sifted down in place instead of popped and pushed again.
 class LazyPairHeap {
  public:
   struct Candidate {
     uint64_t count;
     Pair pair;
-    // Max-heap order: "a < b" when b is the better candidate.
-    bool operator<(const Candidate& b) const { return BetterCandidate(b.count, b.pair, count, pair); }
   };
   LazyPairHeap() = default;
-  explicit LazyPairHeap(std::vector<Candidate> initial)  // heapified in O(n)
-      : heap_(std::less<Candidate>(), std::move(initial)) {}
+  explicit LazyPairHeap(std::vector<Candidate> initial) : heap_(std::move(initial)) {  // O(n)
+    if (heap_.size() < 2) return;
+    for (size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;) SiftDown(i);  // from the last parent
+  }
 
-  void Push(uint64_t count, Pair pair) { heap_.push({count, pair}); }
+  void Push(uint64_t count, Pair pair) {
+    heap_.push_back({count, pair});
+    SiftUp(heap_.size() - 1);
+  }
 
-  // The best pair whose entry matches live(pair), its live count; {{}, 0} when none is left.
+  // The best pair whose entry matches live(pair), its live count; {0, {}} when none is left.
   template <typename LiveCount>
   Candidate PopBest(LiveCount&& live) {
     while (!heap_.empty()) {
-      const Candidate top = heap_.top();
-      heap_.pop();
+      const Candidate top = heap_.front();
       const uint64_t now = live(top.pair);
-      if (now == top.count) return top;
-      if (now > 0) heap_.push({now, top.pair});
+      if (now == top.count || now == 0) {
+        heap_.front() = heap_.back();
+        heap_.pop_back();
+        if (!heap_.empty()) SiftDown(0);
+        if (now != 0) return top;
+      } else {
+        heap_.front().count = now;  // lower, or (an entry pushed before its pair grew) higher
+        SiftDown(0);
+      }
     }
     return {0, {}};
   }
 
  private:
-  std::priority_queue<Candidate> heap_;
+  static constexpr size_t kArity = 4;
+  static bool Better(const Candidate& a, const Candidate& b) {
+    return BetterCandidate(a.count, a.pair, b.count, b.pair);
+  }
+  void SiftUp(size_t i) {
+    const Candidate x = heap_[i];
+    while (i > 0) {
+      const size_t parent = (i - 1) / kArity;
+      if (!Better(x, heap_[parent])) break;
+      heap_[i] = heap_[parent];
+      i = parent;
+    }
+    heap_[i] = x;
+  }
+  void SiftDown(size_t i) {
+    const size_t n = heap_.size();
+    const Candidate x = heap_[i];
+    while (true) {
+      const size_t first = kArity * i + 1;
+      if (first >= n) break;
+      size_t best = first;
+      for (size_t c = first + 1; c < std::min(first + kArity, n); ++c) {
+        if (Better(heap_[c], heap_[best])) best = c;
+      }
+      if (!Better(heap_[best], x)) break;
+      heap_[i] = heap_[best];
+      i = best;
+    }
+    heap_[i] = x;
+  }
+
+  std::vector<Candidate> heap_;
 };
 
 }  // namespace bpe
