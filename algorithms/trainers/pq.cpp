@@ -2,9 +2,9 @@
 // (HF tokenizers, fastBPE). Data:
 //   - pair -> live count (64-bit),
 //   - pair -> ids of the words that contain it (may hold stale ids; a per-word stamp skips repeats),
-//   - a max-heap of (count, pair) with lazy invalidation: an entry whose count differs from the live
-//     count is re-pushed with the live count when popped, and a pair whose count grows gets a new
-//     entry, so the first valid entry popped is the true best by the tie rule.
+//   - a max-heap of (count, pair) with lazy invalidation (trainer.h's LazyPairHeap): an entry whose
+//     count differs from the live count is updated to it when it surfaces, and a pair whose count
+//     grows gets a new entry, so the first valid entry popped is the true best by the tie rule.
 // Each merge rewrites only the words that contain the pair and applies count deltas around each
 // occurrence: -(x,A) +(x,Z), -(A,B), -(B,y) +(Z,y), with x the already-rewritten left neighbour.
 // Cost: O(symbols in affected words x log heap) per merge instead of a full recount.
