@@ -14,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "algorithms/core/memory.h"
 #include "algorithms/core/parallel.h"
 
 #include <unistd.h>
@@ -131,14 +130,14 @@ std::string Caches() {
   return out.empty() ? "unknown" : out;
 }
 
-void AddBuildContext() {
+void AddBuildContext(const std::string& allocator) {
   benchmark::AddCustomContext("bpebench_caches", Caches());
   benchmark::AddCustomContext("bpebench_cpu_model", CpuModel());
   benchmark::AddCustomContext("bpebench_hardware_threads", std::to_string(std::thread::hardware_concurrency()));
   benchmark::AddCustomContext("bpebench_compiler", BPEBENCH_COMPILER);
   benchmark::AddCustomContext("bpebench_cxx_flags", BPEBENCH_CXX_FLAGS);
   benchmark::AddCustomContext("bpebench_build_type", BPEBENCH_BUILD_TYPE);
-  benchmark::AddCustomContext("bpebench_allocator", TuneAllocator());  // main set it; same line again
+  benchmark::AddCustomContext("bpebench_allocator", allocator);
   benchmark::AddCustomContext("bpebench_git_commit", GitCommit());
   benchmark::AddCustomContext("bpebench_git_dirty", GitDirty() ? "true" : "false");
   benchmark::AddCustomContext("bpebench_date_utc", UtcNow());

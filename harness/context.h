@@ -9,8 +9,9 @@ std::string CpuModel();
 std::string GitCommit();  // "unknown" outside a git checkout
 bool GitDirty();
 std::string UtcNow();     // ISO 8601
-// Adds CPU model, compiler, flags, build type, commit, dirty flag and date to the benchmark context.
-void AddBuildContext();
+// Adds CPU model, compiler, flags, build type, the allocator's settings (TuneAllocator's line),
+// commit, dirty flag and date to the benchmark context.
+void AddBuildContext(const std::string& allocator);
 
 // How well this machine runs the same work on `threads` threads instead of 1, right now: a
 // dependent arithmetic chain, random loads from a table that fits L2 (as the encoders' tables do),

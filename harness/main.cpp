@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <stop_token>
+#include <string>
 #include <thread>
 
 #include "algorithms/core/error.h"
@@ -190,7 +191,7 @@ extern "C" void OnInterrupt(int sig) {
   [[maybe_unused]] auto n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
 }
 
-int Main(int argc, char** argv) {
+int Main(int argc, char** argv, const std::string& allocator) {
   Settings s;
   for (unsigned t = 1; t <= std::max(1u, std::thread::hardware_concurrency()); t *= 2) s.threads.push_back(t);
   if (s.threads.back() != static_cast<int>(std::thread::hardware_concurrency()) &&
@@ -299,7 +300,7 @@ int Main(int argc, char** argv) {
   benchmark::Initialize(&pass_argc, passthrough.data());
   if (benchmark::ReportUnrecognizedArguments(pass_argc, passthrough.data())) return 2;
 
-  AddBuildContext();
+  AddBuildContext(allocator);
   AddScalingContext(*std::max_element(s.threads.begin(), s.threads.end()));
   Progress progress;
   const Plan plan = PrepareSweep(s, &progress);
@@ -333,9 +334,10 @@ int Main(int argc, char** argv) {
 }  // namespace bpe::harness
 
 int main(int argc, char** argv) {
-  bpe::TuneAllocator();  // first, before the sweep allocates (recorded in the results' context)
+  // First, before the sweep allocates; the line it returns goes into the results' context.
+  const std::string allocator = bpe::TuneAllocator();
   try {
-    return bpe::harness::Main(argc, argv);
+    return bpe::harness::Main(argc, argv, allocator);
   } catch (const std::exception& e) {
     fmt::print(stderr, "bpebench_harness: error: {}\n", e.what());
     return 1;

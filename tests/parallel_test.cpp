@@ -109,12 +109,6 @@ TEST(Signal, RoundsInLockStepAndAWaiterAsleepIsWoken) {
   EXPECT_EQ(round.Load(), kRounds + 1);
 }
 
-}  // namespace
-}  // namespace bpe
-
-namespace bpe {
-namespace {
-
 TEST(Allocator, TunedUnlessGlibcTunablesSetsMalloc) {
   // In a sanitizer build malloc is the sanitizer's. The release build's thresholds are also checked
   // by tests/peers_test.py, in the harness's results.

@@ -3,9 +3,9 @@
 // TrainerInterface).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
-#include <algorithm>
 #include <string_view>
 #include <utility>
 #include <vector>

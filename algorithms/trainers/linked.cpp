@@ -102,7 +102,7 @@ class Run {
   std::vector<uint64_t> weight_;  // per piece
   PairTable pairs_;
   MergeChanges changes_;
-  std::vector<std::pair<uint32_t, uint64_t>> lost_;  // ApplyLost's scratch
+  LostScratch lost_;  // ApplyLost's scratch
   std::vector<uint32_t> pushed_;  // slots of the pairs whose count grew in this merge, once each
   uint32_t step_ = 0;             // the merge being applied, from 1
 };

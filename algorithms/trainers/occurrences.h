@@ -257,8 +257,8 @@ void ForEachLost(const MergeChanges& changes, Pair pair, F&& f) {
 // All the slots are looked up first and their entries prefetched, so that their cache misses
 // overlap (in-process on gutenberg93, vocab 30000, `linked`: 236 ms against 247 ms looked up one
 // at a time). `scratch` is the caller's, kept to save allocations.
-inline void ApplyLost(PairTable& table, const MergeChanges& changes, Pair pair,
-                      std::vector<std::pair<uint32_t, uint64_t>>& scratch) {
+using LostScratch = std::vector<std::pair<uint32_t, uint64_t>>;  // slot, count lost
+inline void ApplyLost(PairTable& table, const MergeChanges& changes, Pair pair, LostScratch& scratch) {
   scratch.clear();
   ForEachLost(changes, pair, [&](uint64_t key, uint64_t delta) { scratch.push_back({table.Find(key), delta}); });
   for (const auto& [slot, delta] : scratch) {

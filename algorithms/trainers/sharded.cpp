@@ -60,7 +60,7 @@ struct alignas(kFalseSharingBytes) Shard {
   std::vector<uint64_t> weight;             // per piece of the shard
   PairTable pairs;                          // its pieces' pair counts and positions
   MergeChanges changes;                     // of the current merge
-  std::vector<std::pair<uint32_t, uint64_t>> lost;  // ApplyLost's scratch
+  LostScratch lost;                         // ApplyLost's scratch
   uint32_t merged = kNone;                  // the current merge's pair's slot here; kNone: not here
 };
 
