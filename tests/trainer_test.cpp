@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <random>
 
 #include "algorithms/core/error.h"
 #include "algorithms/core/vocabulary.h"
+#include "algorithms/trainers/occurrences.h"
 #include "tests/test_util.h"
 
 namespace bpe {
@@ -262,6 +264,41 @@ TEST(ShardedTrainer, BothWaysOfApplyingAMergeGiveTheReferenceMerges) {
       }
     }
   }
+}
+
+// The position lists of `linked` and `sharded` share one pool whose blocks move as they grow, are
+// reused once freed, and above 2^14 entries are allocated one by one. Against one std::vector per
+// list, through random appends, reservations and frees of many lists at once (one of them taking a
+// quarter of the appends, so that it grows past 2^14), every list must read back exactly what was
+// appended to it.
+TEST(PositionPool, ListsReadBackWhatWasAppendedThroughGrowthAndReuse) {
+  occurrences::PositionPool pool;
+  std::vector<occurrences::PositionPool::List> lists(64);
+  std::vector<std::vector<uint32_t>> model(lists.size());
+  std::mt19937 rng(7);
+  size_t largest = 0;
+  for (uint32_t step = 0; step < 400'000; ++step) {
+    const size_t l = rng() % 4 == 0 ? 0 : rng() % lists.size();
+    const uint32_t op = rng() % 1000;
+    if (op < 5 && l != 0) {
+      pool.Free(lists[l]);
+      model[l].clear();
+    } else if (op < 10 && model[l].empty()) {
+      pool.Reserve(lists[l], rng() % 40'000);
+    } else {
+      pool.Push(lists[l], step);
+      model[l].push_back(step);
+    }
+    largest = std::max(largest, model[l].size());
+    if (step % 997 == 0 || op < 10) {
+      for (size_t k = 0; k < lists.size(); ++k) {
+        ASSERT_EQ(std::vector<uint32_t>(lists[k].data, lists[k].data + lists[k].size), model[k])
+            << "list " << k << " at step " << step;
+      }
+    }
+  }
+  EXPECT_GT(largest, size_t{1} << 14);
+  for (auto& list : lists) pool.Free(list);
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, TrainerTest, ::testing::ValuesIn([] {

@@ -11,10 +11,10 @@
 // pre-tokenizer) costs O(N log N) in all where `pq`, which rewrites whole words, costs
 // O(merges x N).
 // Memory: 16 bytes per symbol plus the position lists (4 bytes an entry, at least one per symbol,
-// and vector slack): about 25 bytes per byte of one long piece. `bpebench train` on 100 MB of
-// random letters as one piece (`none`, vocab 1000) peaked at 2.5 GB, text included (2.1 GB with the
-// earlier 12-byte symbols). Symbols are 32-bit indexes, so the distinct pieces may hold up to
-// 4 GiB - 2 bytes.
+// in blocks of a power-of-two size): about 25 bytes per byte of one long piece. `bpebench train` on
+// 100 MB of random letters as one piece (`none`, vocab 1000) peaked at 2.5 GB, text included (2.1 GB
+// with the earlier 12-byte symbols; 2.5 GB and 21.7 s with the position pool, against 24-25 s).
+// Symbols are 32-bit indexes, so the distinct pieces may hold up to 4 GiB - 2 bytes.
 #include "algorithms/core/error.h"
 #include "algorithms/core/trainer.h"
 #include "algorithms/trainers/occurrences.h"
@@ -30,28 +30,21 @@ class Run {
   TrainResult Train(const WordCounts& counts, const TrainOptions& options) {
     MergeLoop loop(options);
 
-    // 1. Symbols of all pieces that can hold a pair, end to end.
+    // 1. Symbols of all pieces that can hold a pair, end to end, with their first pair counts and
+    //    positions (ascending).
+    std::vector<const WordCount*> pieces;
     uint64_t total = 0;
-    for (const WordCount& wc : counts) total += wc.word.size() >= 2 ? wc.word.size() : 0;
+    for (const WordCount& wc : counts) {
+      if (wc.word.size() < 2) continue;
+      pieces.push_back(&wc);
+      total += wc.word.size();
+    }
     if (total >= kNone) {
       Fail("the distinct pieces hold {} bytes; the linked trainer handles at most {}", total, kNone - 1);
     }
-    sym_.resize(total);
-    uint32_t at = 0;
-    for (const WordCount& wc : counts) {
-      if (wc.word.size() < 2) continue;
-      LayOut(sym_, wc.word, at, static_cast<uint32_t>(weight_.size()));
-      weight_.push_back(wc.count);
-      at += static_cast<uint32_t>(wc.word.size());
-    }
+    BuildFirstPairs(pieces, total, sym_, weight_, pairs_);
 
-    // 2. Initial pair counts and positions (ascending).
-    for (uint32_t i = 0; i + 1 < total; ++i) {
-      if (sym_[i].next == kNone) continue;
-      PairData& d = pairs_[pairs_.SlotOf(PairKey({sym_[i].tok, sym_[i + 1].tok}))];
-      d.count += weight_[sym_[i].word];
-      d.positions.push_back(i);
-    }
+    // 2. The first heap.
     std::vector<LazyPairHeap::Candidate> initial;
     initial.reserve(pairs_.index().size());
     for (const auto& [key, slot] : pairs_.index()) initial.push_back({pairs_[slot].count, PairFromKey(key)});
@@ -72,9 +65,9 @@ class Run {
  private:
   void Merge(Pair pair, TokenId z) {
     const uint32_t merged = pairs_.Find(PairKey(pair));
-    std::vector<uint32_t> where = std::move(pairs_[merged].positions);
-    pairs_.Release(merged);
-    VisitOccurrences(sym_, weight_, where, pair, z, pairs_, changes_);
+    PositionPool::List where = pairs_.TakePositions(merged);
+    VisitOccurrences(sym_, weight_, {where.data, where.size}, pair, z, pairs_, changes_);
+    pairs_.pool().Free(where);
 
     // The old pairs lose (ApplyLost). The merged pair itself ((a,a) in runs) is gone.
     // The new pairs gain; then the ones left with none (an "abab" pair added and taken back) go,

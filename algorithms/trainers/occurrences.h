@@ -15,13 +15,18 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
+#include <memory>
+#include <span>
 #include <cstdint>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "algorithms/core/error.h"
 #include "algorithms/core/types.h"
 
 namespace bpe::occurrences {
@@ -43,10 +48,94 @@ inline void LayOut(std::vector<Symbol>& sym, std::string_view piece, uint32_t at
   }
 }
 
+// The pairs' position lists. A list is a block of 32-bit entries with a power-of-two capacity; a
+// full one moves to a block twice as large. Blocks of up to kPooledMax entries are cut from 4 MiB
+// segments, and a freed one goes on the free list of its size for the next list of that size;
+// larger blocks are allocated one by one, so that the memory of a huge list (one long piece) goes
+// back to malloc for any size when it is freed. One std::vector per pair cost a malloc, a copy into
+// fresh memory (and its page faults) at every growth and a free per pair gone: about a fifth of
+// `linked`'s time on gutenberg93 (perf; 0.77x the time with the pool, results/issue6/README.md,
+// round 9). Blocks never move but to grow, so a list taken out of its pair can be read while other
+// lists grow.
+class PositionPool {
+ public:
+  struct List {
+    uint32_t* data = nullptr;
+    uint32_t size = 0;      // entries used
+    uint32_t capacity = 0;  // a power of two; 0: no block
+  };
+
+  PositionPool() = default;
+  PositionPool(const PositionPool&) = delete;
+  PositionPool& operator=(const PositionPool&) = delete;
+  ~PositionPool() {
+    for (uint32_t* block : large_) delete[] block;
+  }
+
+  // Appends `position` to `list`.
+  void Push(List& list, uint32_t position) {
+    if (list.size == list.capacity) Move(list, list.capacity == 0 ? kSmallest : 2 * list.capacity);
+    list.data[list.size++] = position;
+  }
+  // Gives `list` (emptied) a block for at least n entries.
+  void Reserve(List& list, uint32_t n) {
+    Free(list);
+    Move(list, n > kLargest ? 0 : std::max(kSmallest, std::bit_ceil(n)));
+  }
+  void Free(List& list) {
+    if (list.capacity > kPooledMax) {
+      large_.erase(list.data);
+      delete[] list.data;
+    } else if (list.capacity != 0) {
+      free_[std::countr_zero(list.capacity)].push_back(list.data);
+    }
+    list = {};
+  }
+
+ private:
+  static constexpr uint32_t kSmallest = 4;
+  static constexpr uint32_t kLargest = uint32_t{1} << 31;
+  static constexpr uint32_t kPooledMax = uint32_t{1} << 14;
+  static constexpr size_t kSegment = size_t{1} << 20;  // entries
+
+  // Moves `list` to a new block of `capacity` entries (a power of two, at most kLargest; 0: more).
+  void Move(List& list, uint32_t capacity) {
+    if (capacity == 0) Fail("a pair has more than 2^31 recorded positions; this trainer handles fewer");
+    uint32_t* block;
+    if (capacity > kPooledMax) {
+      large_.reserve(large_.size() + 1);  // so that the insert below cannot throw and leak the block
+      block = new uint32_t[capacity];
+      large_.insert(block);
+    } else if (std::vector<uint32_t*>& free = free_[std::countr_zero(capacity)]; !free.empty()) {
+      block = free.back();
+      free.pop_back();
+    } else {
+      if (segment_left_ < capacity) {
+        segments_.push_back(std::make_unique_for_overwrite<uint32_t[]>(kSegment));
+        segment_next_ = segments_.back().get();
+        segment_left_ = kSegment;
+      }
+      block = segment_next_;
+      segment_next_ += capacity;
+      segment_left_ -= capacity;
+    }
+    std::copy(list.data, list.data + list.size, block);
+    const uint32_t size = list.size;
+    Free(list);
+    list = {block, size, capacity};
+  }
+
+  std::vector<std::unique_ptr<uint32_t[]>> segments_;
+  uint32_t* segment_next_ = nullptr;  // the unused rest of the last segment
+  size_t segment_left_ = 0;
+  std::array<std::vector<uint32_t*>, 15> free_;  // by log2 of the capacity: free pooled blocks
+  boost::unordered_flat_set<uint32_t*> large_;    // the larger blocks, freed with the pool
+};
+
 struct PairData {
   uint64_t count = 0;
   uint32_t pushed_in = 0;  // the last merge step (1-based) that pushed it on a heap
-  std::vector<uint32_t> positions;  // of its occurrences' left symbols, ascending; may hold stale ones
+  PositionPool::List positions;  // of its occurrences' left symbols, ascending; may hold stale ones
 };
 
 // Pair -> slot -> PairData. Slots are reused after a pair goes.
@@ -78,11 +167,21 @@ class PairTable {
     PairData& d = slots_[slot];
     d.count = 0;
     d.pushed_in = 0;
-    std::vector<uint32_t>().swap(d.positions);
+    pool_.Free(d.positions);
     keys_[slot] = kNoKey;
     free_.push_back(slot);
   }
   bool released(uint32_t slot) const { return keys_[slot] == kNoKey; }
+  // A position of an occurrence of the slot's pair, at the end of its list.
+  void AddPosition(uint32_t slot, uint32_t position) { pool_.Push(slots_[slot].positions, position); }
+  size_t positions(uint32_t slot) const { return slots_[slot].positions.size; }
+  // Releases the slot but for its position list, which the caller frees (pool().Free) when done.
+  PositionPool::List TakePositions(uint32_t slot) {
+    const PositionPool::List list = std::exchange(slots_[slot].positions, {});
+    Release(slot);
+    return list;
+  }
+  PositionPool& pool() { return pool_; }
   PairData& operator[](uint32_t slot) { return slots_[slot]; }
   const PairData& operator[](uint32_t slot) const { return slots_[slot]; }
   uint64_t key(uint32_t slot) const { return keys_[slot]; }
@@ -96,7 +195,47 @@ class PairTable {
   std::vector<PairData> slots_;
   std::vector<uint64_t> keys_;  // per slot: its pair's key, kNoKey when free
   std::vector<uint32_t> free_;
+  PositionPool pool_;
 };
+
+// Lays out `pieces` (each of two or more bytes, `bytes` in all) in `sym` with their counts in
+// `weight` (piece i is index i), and fills `table` (empty) with their pairs: counts and positions,
+// ascending. The pairs are of bytes yet, so they are counted in an array indexed by the two bytes,
+// and each position list gets a block of its final size before it is filled.
+inline void BuildFirstPairs(const std::vector<const WordCount*>& pieces, uint64_t bytes,
+                            std::vector<Symbol>& sym, std::vector<uint64_t>& weight, PairTable& table) {
+  sym.resize(bytes);
+  weight.resize(pieces.size());
+  struct First {
+    uint64_t count = 0;
+    uint32_t positions = 0;
+    uint32_t slot = kNone;
+  };
+  std::vector<First> first(size_t{1} << 16);
+  uint32_t at = 0;
+  for (uint32_t w = 0; w < pieces.size(); ++w) {
+    const std::string_view piece = pieces[w]->word;
+    const uint64_t count = pieces[w]->count;
+    LayOut(sym, piece, at, w);
+    weight[w] = count;
+    for (size_t i = 0; i + 1 < piece.size(); ++i) {
+      First& f = first[static_cast<uint8_t>(piece[i]) << 8 | static_cast<uint8_t>(piece[i + 1])];
+      f.count += count;
+      ++f.positions;
+    }
+    at += static_cast<uint32_t>(piece.size());
+  }
+    for (uint32_t k = 0; k < first.size(); ++k) {
+    First& f = first[k];
+    if (f.positions == 0) continue;
+    f.slot = table.SlotOf(PairKey({k >> 8, k & 0xFF}));
+    table[f.slot].count = f.count;
+    table.pool().Reserve(table[f.slot].positions, f.positions);
+  }
+  for (uint32_t i = 0; i + 1 < at; ++i) {
+    if (sym[i].next != kNone) table.AddPosition(first[sym[i].tok << 8 | sym[i + 1].tok].slot, i);
+  }
+}
 
 // The summed change of one merge to the pairs that share one neighbour token. Counts are
 // unsigned: a change is kept modulo 2^64, which adds up to the right count because the true count
@@ -178,7 +317,7 @@ inline constexpr size_t kPrefetchAhead = 16;
 // pair, so its change goes to (z,a)'s entry instead. Visited left to right, the right neighbour is
 // never one this merge made; the (b,z) case keeps the sums right for any order all the same.
 inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_t>& weight,
-                             std::vector<uint32_t>& where, Pair pair, TokenId z,
+                             std::span<uint32_t> where, Pair pair, TokenId z,
                              PairTable& table, MergeChanges& changes) {
   const TokenId a = pair.left, b = pair.right;
   // Occurrences of (a,a) overlap in runs: they must be taken left to right ("aaa" -> [aa, a]). The
@@ -196,7 +335,7 @@ inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_
     Change& c = family.At(t);
     if (c.slot == kNone) c.slot = table.SlotOf(key);
     c.delta += w;
-    table[c.slot].positions.push_back(position);
+    table.AddPosition(c.slot, position);
   };
   // The positions are ascending but far apart (a pair's occurrences are spread over the pieces),
   // so nearly every symbol, and its piece's weight, is a cache miss the hardware prefetcher cannot

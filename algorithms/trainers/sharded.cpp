@@ -139,7 +139,7 @@ class Run {
         slots_[s] = shard.pairs.Find(PairKey(best.pair));
         if (slots_[s] == kNone) continue;
         ++merged;
-        positions += shard.pairs[slots_[s]].positions.size();
+        positions += shard.pairs.positions(slots_[s]);
       }
       const bool in_round = positions >= parallel_from_;
       if (in_round) {
@@ -201,23 +201,7 @@ class Run {
   }
 
   // A shard's symbols, first pair counts and positions (ascending).
-  static void Build(Shard& shard) {
-    shard.sym.resize(shard.bytes);
-    shard.weight.reserve(shard.words.size());
-    uint32_t at = 0;
-    for (size_t w = 0; w < shard.words.size(); ++w) {
-      const WordCount& wc = *shard.words[w];
-      LayOut(shard.sym, wc.word, at, static_cast<uint32_t>(w));
-      shard.weight.push_back(wc.count);
-      at += static_cast<uint32_t>(wc.word.size());
-    }
-    for (uint32_t i = 0; i + 1 < at; ++i) {
-      if (shard.sym[i].next == kNone) continue;
-      PairData& d = shard.pairs[shard.pairs.SlotOf(PairKey({shard.sym[i].tok, shard.sym[i + 1].tok}))];
-      d.count += shard.weight[shard.sym[i].word];
-      d.positions.push_back(i);
-    }
-  }
+  static void Build(Shard& shard) { BuildFirstPairs(shard.words, shard.bytes, shard.sym, shard.weight, shard.pairs); }
 
   // The first heap: every pair once, with the sum of its shards' counts.
   void BuildHeap() {
@@ -245,9 +229,9 @@ class Run {
     const TokenId z = round_.z;
     shard.merged = slot;
     if (shard.merged == kNone) return;
-    std::vector<uint32_t> where = std::move(shard.pairs[shard.merged].positions);
-    shard.pairs.Release(shard.merged);
-    VisitOccurrences(shard.sym, shard.weight, where, pair, z, shard.pairs, shard.changes);
+    PositionPool::List where = shard.pairs.TakePositions(shard.merged);
+    VisitOccurrences(shard.sym, shard.weight, {where.data, where.size}, pair, z, shard.pairs, shard.changes);
+    shard.pairs.pool().Free(where);
     PairTable& pairs = shard.pairs;
     ApplyLost(pairs, shard.changes, pair, shard.lost);
     ForEachGained(shard.changes, z, [&](uint64_t, uint32_t slot, uint64_t delta) { pairs[slot].count += delta; });
