@@ -343,10 +343,17 @@ inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_
   // it starts) and, half as far ahead, for the weight of a symbol asked for earlier, so that many
   // misses are in flight at once.
   const size_t count = where.size();
+  // An occurrence at i reads symbols i-1 to i+2, mostly (its neighbours are further away where
+  // symbols were merged into them): 64 bytes, on one or two cache lines, so the lines of i-1 and i+2
+  // are asked for. The addresses are computed as integers: at the array's ends they lie outside it,
+  // which a prefetch may (it never faults), but pointer arithmetic may not. Bounding them instead
+  // took 1.14x the time (in-process, gutenberg93, vocab 30000), where prefetching i-1 and i+2
+  // rather than i and i+1 took 0.91-0.93x (results/issue6/README.md, round 9).
+  const uintptr_t symbols = reinterpret_cast<uintptr_t>(sym.data());
   auto prefetch_symbol = [&](size_t k) {
-    const Symbol* s = sym.data() + where[k];
-    __builtin_prefetch(s, 1);
-    __builtin_prefetch(s + 1, 1);  // its right neighbour, where the line ends at s
+    const uintptr_t s = symbols + where[k] * sizeof(Symbol);
+    __builtin_prefetch(reinterpret_cast<const void*>(s - sizeof(Symbol)), 1);
+    __builtin_prefetch(reinterpret_cast<const void*>(s + 2 * sizeof(Symbol)), 1);
   };
   for (size_t k = 0; k < std::min(count, kPrefetchAhead); ++k) prefetch_symbol(k);
   for (size_t k = 0; k < count; ++k) {
