@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <random>
 
 #include "algorithms/core/error.h"
@@ -33,6 +34,64 @@ TEST(TieRule, HigherCountWinsThenSmallerPair) {
   EXPECT_TRUE(BetterCandidate(7, {97, 300}, 7, {98, 1}));
   EXPECT_FALSE(BetterCandidate(7, {98, 1}, 7, {97, 300}));
   EXPECT_FALSE(BetterCandidate(7, {97, 98}, 7, {97, 98}));  // not better than itself
+}
+
+// The incremental trainers' candidate queue: a heap for large counts and buckets for small ones
+// (below 4096). Against a brute-force search of the live counts, through merges that drop counts
+// across that boundary, new pairs pushed near the best count, counts that grow (pushed again) and
+// many ties (counts in steps of 8), every pop must be the best live pair by the tie rule with its
+// live count, from the heap's range down through the buckets' to the end.
+TEST(LazyPairQueue, PopsTheBestLivePairAcrossHeapAndBuckets) {
+  std::mt19937_64 rng(11);
+  std::map<uint64_t, uint64_t> live;  // pair key -> live count
+  std::vector<LazyPairQueue::Candidate> initial;
+  for (int k = 0; k < 3000; ++k) {
+    const Pair p{static_cast<TokenId>(rng() % 300), static_cast<TokenId>(rng() % 300)};
+    if (live.count(PairKey(p)) == 0) initial.push_back({live[PairKey(p)] = 8 + rng() % 1125 * 8, p});
+  }
+  LazyPairQueue queue(initial);
+  auto some_pair = [&](TokenId below) {  // an existing one, mostly
+    return live.lower_bound(PairKey({static_cast<TokenId>(rng() % below), static_cast<TokenId>(rng() % below)}));
+  };
+  TokenId next = 300;
+  size_t crossed = 0, from_heap = 0, from_buckets = 0;
+  while (true) {
+    uint64_t best_count = 0, best_key = 0;
+    for (const auto& [key, count] : live) {
+      if (count > best_count) best_count = count, best_key = key;  // ascending keys: the first of a count wins
+    }
+    const auto got = queue.PopBest([&](Pair p) {
+      const auto it = live.find(PairKey(p));
+      return it == live.end() ? 0 : it->second;
+    });
+    ASSERT_EQ(got.count, best_count) << "pop " << from_heap + from_buckets;
+    if (best_count == 0) break;
+    ASSERT_EQ(PairKey(got.pair), best_key) << "pop " << from_heap + from_buckets;
+    ++(best_count >= 4096 ? from_heap : from_buckets);
+    live.erase(best_key);
+    // A new pair near the best count; neighbours lose, some across 4096, some to 0; now and then
+    // a count grows and is pushed again.
+    const Pair made{static_cast<TokenId>(rng() % next), next};
+    if (const uint64_t count = best_count - std::min<uint64_t>(best_count - 1, rng() % 6 * 8)) {
+      queue.Push(live[PairKey(made)] = count, made);
+    }
+    ++next;
+    for (int k = 0; k < 4; ++k) {
+      const auto it = some_pair(next);
+      if (it == live.end()) continue;
+      const uint64_t before = it->second;
+      it->second -= std::min<uint64_t>(it->second, rng() % 2 == 0 ? 8 : rng() % 3000);
+      crossed += before >= 4096 && it->second < 4096;
+      if (it->second == 0) live.erase(it);
+    }
+    if (const auto it = some_pair(next); it != live.end() && rng() % 10 == 0) {
+      queue.Push(it->second += 8 + rng() % 2000, PairFromKey(it->first));
+    }
+  }
+  EXPECT_TRUE(live.empty());
+  EXPECT_GT(crossed, 50u);
+  EXPECT_GT(from_heap, 500u);
+  EXPECT_GT(from_buckets, 500u);
 }
 
 class TrainerTest : public ::testing::TestWithParam<std::string> {

@@ -69,53 +69,95 @@ class MergeLoop {
   TrainResult result_;
 };
 
-// The candidate queue of the incremental trainers: a max-heap of (count, pair) in BetterCandidate
-// order with lazy invalidation. Counts only change by merges; an entry whose count fell is updated
-// to the live count when it surfaces (dropped at 0), and the caller pushes a new entry for every
-// pair whose count grew, so the heap always holds an entry at least as good as each live count and
-// the first current entry popped is the true best by the tie rule.
-// The heap is 4-ary (half the levels of a binary heap, and a node's children share a cache line),
-// and a stale top is sifted down in place instead of popped and pushed again.
-class LazyPairHeap {
+// The candidate queue of the incremental trainers: (count, pair) entries, taken best first in
+// BetterCandidate order, with lazy invalidation. Counts only change by merges; an entry whose count
+// fell is moved to the live count when it surfaces (dropped at 0), and the caller pushes a new
+// entry for every pair whose count grew, so the queue always holds an entry at least as good as
+// each live count and the first current entry taken is the true best by the tie rule.
+// Two parts (as Re-Pair keeps its rare pairs in buckets):
+//   - counts from kBuckets up: a 4-ary max-heap (half the levels of a binary heap, and a node's
+//     children share a cache line), whose stale top is sifted down in place;
+//   - smaller counts: one bucket per count, each a binary min-heap of the pair keys (the tie rule
+//     within a count), taken from the highest bucket that holds any once the heap is empty.
+// Most entries are of pairs with small counts that are never merged (the pushes of the merges
+// late in training): in buckets they are appended to small arrays where one heap would hold them
+// all, and the merges late in training pop from a bucket of a few thousand entries, not from that
+// heap of a million. `linked` on gutenberg93 at vocab 30000 spent 1,700 cycles a pop with the
+// heap alone (results/issue6/README.md, round 9).
+class LazyPairQueue {
  public:
   struct Candidate {
     uint64_t count;
     Pair pair;
   };
-  LazyPairHeap() = default;
-  explicit LazyPairHeap(std::vector<Candidate> initial) : heap_(std::move(initial)) {  // O(n)
-    if (heap_.size() < 2) return;
-    for (size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;) SiftDown(i);  // from the last parent
+  LazyPairQueue() : buckets_(kBuckets) {}
+  explicit LazyPairQueue(const std::vector<Candidate>& initial) : buckets_(kBuckets) {  // O(n)
+    for (const Candidate& c : initial) {
+      if (c.count >= kBuckets) {
+        heap_.push_back(c);
+      } else if (c.count != 0) {
+        buckets_[c.count].push_back(PairKey(c.pair));
+        top_ = std::max(top_, static_cast<size_t>(c.count));
+      }
+    }
+    if (heap_.size() >= 2) {
+      for (size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;) SiftDown(i);  // from the last parent
+    }
+    for (std::vector<uint64_t>& bucket : buckets_) std::make_heap(bucket.begin(), bucket.end(), std::greater<>());
   }
 
   void Push(uint64_t count, Pair pair) {
-    heap_.push_back({count, pair});
-    SiftUp(heap_.size() - 1);
+    if (count >= kBuckets) {
+      heap_.push_back({count, pair});
+      SiftUp(heap_.size() - 1);
+    } else if (count != 0) {
+      PushSmall(count, PairKey(pair));
+    }
   }
 
   // The best pair whose entry matches live(pair), its live count; {0, {}} when none is left.
   template <typename LiveCount>
   Candidate PopBest(LiveCount&& live) {
-    while (!heap_.empty()) {
-      const Candidate top = heap_.front();
-      const uint64_t now = live(top.pair);
-      if (now == top.count || now == 0) {
-        heap_.front() = heap_.back();
-        heap_.pop_back();
-        if (!heap_.empty()) SiftDown(0);
-        if (now != 0) return top;
-      } else {
-        heap_.front().count = now;  // lower, or (an entry pushed before its pair grew) higher
-        SiftDown(0);
+    while (true) {
+      if (!heap_.empty()) {
+        const Candidate top = heap_.front();
+        const uint64_t now = live(top.pair);
+        if (now == top.count || now < kBuckets) {
+          heap_.front() = heap_.back();
+          heap_.pop_back();
+          if (!heap_.empty()) SiftDown(0);
+          if (now == top.count) return top;
+          if (now != 0) PushSmall(now, PairKey(top.pair));
+        } else {
+          heap_.front().count = now;  // lower, or (an entry pushed before its pair grew) higher
+          SiftDown(0);
+        }
+        continue;
       }
+      while (top_ != 0 && buckets_[top_].empty()) --top_;
+      if (top_ == 0) return {0, {}};
+      std::vector<uint64_t>& bucket = buckets_[top_];
+      std::pop_heap(bucket.begin(), bucket.end(), std::greater<>());
+      const uint64_t key = bucket.back();
+      bucket.pop_back();
+      const uint64_t now = live(PairFromKey(key));
+      if (now == top_) return {now, PairFromKey(key)};
+      Push(now, PairFromKey(key));  // lower or (pushed before its pair grew) higher; none at 0
     }
-    return {0, {}};
   }
 
  private:
   static constexpr size_t kArity = 4;
+  static constexpr size_t kBuckets = 4096;  // counts below go to buckets
+
   static bool Better(const Candidate& a, const Candidate& b) {
     return BetterCandidate(a.count, a.pair, b.count, b.pair);
+  }
+  void PushSmall(uint64_t count, uint64_t key) {
+    std::vector<uint64_t>& bucket = buckets_[count];
+    bucket.push_back(key);
+    std::push_heap(bucket.begin(), bucket.end(), std::greater<>());
+    top_ = std::max(top_, static_cast<size_t>(count));
   }
   void SiftUp(size_t i) {
     const Candidate x = heap_[i];
@@ -144,7 +186,9 @@ class LazyPairHeap {
     heap_[i] = x;
   }
 
-  std::vector<Candidate> heap_;
+  std::vector<Candidate> heap_;                 // counts from kBuckets
+  std::vector<std::vector<uint64_t>> buckets_;  // by count below kBuckets: min-heaps of pair keys
+  size_t top_ = 0;                              // no bucket above it holds an entry
 };
 
 }  // namespace bpe

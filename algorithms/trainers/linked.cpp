@@ -3,7 +3,7 @@
 //   - every distinct piece of two or more bytes, laid end to end in one array of 16-byte symbols
 //     with prev/next links, so a merge unlinks the right symbol in O(1),
 //   - pair -> {live count (64-bit), positions of its occurrences (left symbol; may hold stale ones)},
-//   - a max-heap of (count, pair) with lazy invalidation, as in `pq`.
+//   - a priority queue of (count, pair) with lazy invalidation, as in `pq` (trainer.h).
 // A merge visits only the recorded positions of its pair, checks each is still live, and sums the
 // count changes around them per neighbour token: -(x,a) +(x,z), -(b,y) +(z,y); the pair table is
 // touched once per distinct neighbour. The cost of a merge is the number of its recorded positions,
@@ -44,19 +44,19 @@ class Run {
     }
     BuildFirstPairs(pieces, total, sym_, weight_, pairs_);
 
-    // 2. The first heap.
-    std::vector<LazyPairHeap::Candidate> initial;
+    // 2. The first queue.
+    std::vector<LazyPairQueue::Candidate> initial;
     initial.reserve(pairs_.index().size());
     for (const auto& [key, slot] : pairs_.index()) initial.push_back({pairs_[slot].count, PairFromKey(key)});
-    LazyPairHeap heap(std::move(initial));
+    LazyPairQueue queue(std::move(initial));
 
     // 3. The merge loop.
     for (step_ = 1; !loop.Done(); ++step_) {
-      const auto best = heap.PopBest([&](Pair p) { return Live(PairKey(p)); });
+      const auto best = queue.PopBest([&](Pair p) { return Live(PairKey(p)); });
       const TokenId z = loop.NextId();
       if (!loop.Accept(best.pair, best.count)) break;
       Merge(best.pair, z);
-      for (const uint32_t slot : pushed_) heap.Push(pairs_[slot].count, PairFromKey(pairs_.key(slot)));
+      for (const uint32_t slot : pushed_) queue.Push(pairs_[slot].count, PairFromKey(pairs_.key(slot)));
       pushed_.clear();
     }
     return std::move(loop).Finish();
@@ -71,7 +71,7 @@ class Run {
 
     // The old pairs lose (ApplyLost). The merged pair itself ((a,a) in runs) is gone.
     // The new pairs gain; then the ones left with none (an "abab" pair added and taken back) go,
-    // and the others are pushed on the heap, once each ((z,z) has an entry in both families).
+    // and the others are pushed on the queue, once each ((z,z) has an entry in both families).
     ApplyLost(pairs_, changes_, pair, lost_);
     ForEachGained(changes_, z, [&](uint64_t, uint32_t slot, uint64_t delta) { pairs_[slot].count += delta; });
     ForEachGained(changes_, z, [&](uint64_t, uint32_t slot, uint64_t) {

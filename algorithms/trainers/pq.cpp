@@ -2,12 +2,13 @@
 // (HF tokenizers, fastBPE). Data:
 //   - pair -> live count (64-bit),
 //   - pair -> ids of the words that contain it (may hold stale ids; a per-word stamp skips repeats),
-//   - a max-heap of (count, pair) with lazy invalidation (trainer.h's LazyPairHeap): an entry whose
-//     count differs from the live count is updated to it when it surfaces, and a pair whose count
-//     grows gets a new entry, so the first valid entry popped is the true best by the tie rule.
+//   - a priority queue of (count, pair) with lazy invalidation (trainer.h's LazyPairQueue: a heap
+//     for large counts, buckets for small ones): an entry whose count differs from the live count
+//     is updated to it when it surfaces, and a pair whose count grows gets a new entry, so the
+//     first valid entry popped is the true best by the tie rule.
 // Each merge rewrites only the words that contain the pair and applies count deltas around each
 // occurrence: -(x,A) +(x,Z), -(A,B), -(B,y) +(Z,y), with x the already-rewritten left neighbour.
-// Cost: O(symbols in affected words x log heap) per merge instead of a full recount.
+// Cost: O(symbols in affected words x log queue) per merge instead of a full recount.
 #include <algorithm>
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -43,10 +44,10 @@ class PqTrainer final : public Trainer {
         if (list.empty() || list.back() != w) list.push_back(w);
       }
     }
-    std::vector<LazyPairHeap::Candidate> initial;
+    std::vector<LazyPairQueue::Candidate> initial;
     initial.reserve(pair_count.size());
     for (const auto& [key, count] : pair_count) initial.push_back({count, PairFromKey(key)});
-    LazyPairHeap heap(std::move(initial));
+    LazyPairQueue queue(std::move(initial));
 
     // 3. The merge loop.
     std::vector<uint32_t> stamp(words.size(), UINT32_MAX);
@@ -56,7 +57,7 @@ class PqTrainer final : public Trainer {
       return it == pair_count.end() ? uint64_t{0} : it->second;
     };
     for (uint32_t step = 0; !loop.Done(); ++step) {
-      const auto best = heap.PopBest([&](Pair p) { return live(PairKey(p)); });
+      const auto best = queue.PopBest([&](Pair p) { return live(PairKey(p)); });
       const TokenId z = loop.NextId();
       if (!loop.Accept(best.pair, best.count)) break;
 
@@ -104,7 +105,7 @@ class PqTrainer final : public Trainer {
       std::sort(grown.begin(), grown.end());
       grown.erase(std::unique(grown.begin(), grown.end()), grown.end());
       for (uint64_t key : grown) {
-        if (uint64_t now = live(key)) heap.Push(now, PairFromKey(key));
+        if (uint64_t now = live(key)) queue.Push(now, PairFromKey(key));
       }
       grown.clear();
     }

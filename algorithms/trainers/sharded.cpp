@@ -2,11 +2,11 @@
 // into one shard per thread, as the fast multi-threaded C++ trainers split their words, and the
 // larger merges applied by all threads at once. A shard holds, for its pieces only, the symbols and the
 // pair -> {count, occurrence positions} table (occurrences.h): a pair's count is the sum of its
-// shards' counts, so there is no global count map. The heap is global.
+// shards' counts, so there is no global count map. The queue (trainer.h's LazyPairQueue) is global.
 //
 // The threads stay in one RunParallel call for the whole training. A merge, with the calling
 // thread as the leader:
-//   1. the leader pops the best pair from the heap (lazy invalidation, as `pq` and `linked`; a
+//   1. the leader pops the best pair from the queue (lazy invalidation, as `pq` and `linked`; a
 //      popped entry is checked against the sum of the shards' counts) and looks it up in every
 //      shard;
 //   2. the merge is applied in every shard: visit its recorded positions, rewrite the symbols,
@@ -31,7 +31,7 @@
 // few positions each) and 0.80-1.11x on gutenberg93 (63 MB) at vocab 30000: which end of the
 // range depends on the spell the VM is in (results/issue6/README.md, round 6).
 //
-// The counts are exact 64-bit sums whatever the sharding, and the heap picks by (count, pair), so
+// The counts are exact 64-bit sums whatever the sharding, and the queue picks by (count, pair), so
 // the merges are the same for every thread count and equal `naive`'s (tests/trainer_test.cpp).
 // Threads beyond the hardware's are not used: a thread that spins for a round needs a core of its
 // own. Memory: that of `linked`, plus one pair table entry per shard a pair occurs in.
@@ -108,7 +108,7 @@ class Run {
   }
 
  private:
-  // The calling thread: its shard, the heap and the rounds. Whatever way it leaves (done, an
+  // The calling thread: its shard, the queue and the rounds. Whatever way it leaves (done, an
   // error here, a follower's error), it tells the followers to stop, so RunParallel returns.
   void Lead(MergeLoop& loop) {
     struct StopFollowers {
@@ -121,11 +121,11 @@ class Run {
 
     Build(shards_[0]);
     if (!AwaitFollowers(1)) return;
-    BuildHeap();
+    BuildQueue();
 
     uint32_t round = 0;  // merge rounds published
     while (!loop.Done()) {
-      const auto best = heap_.PopBest([&](Pair p) { return Live(PairKey(p)); });
+      const auto best = queue_.PopBest([&](Pair p) { return Live(PairKey(p)); });
       const TokenId z = loop.NextId();
       if (!loop.Accept(best.pair, best.count)) break;
       round_.pair = best.pair;
@@ -203,9 +203,9 @@ class Run {
   // A shard's symbols, first pair counts and positions (ascending).
   static void Build(Shard& shard) { BuildFirstPairs(shard.words, shard.bytes, shard.sym, shard.weight, shard.pairs); }
 
-  // The first heap: every pair once, with the sum of its shards' counts.
-  void BuildHeap() {
-    std::vector<LazyPairHeap::Candidate> candidates;
+  // The first queue: every pair once, with the sum of its shards' counts.
+  void BuildQueue() {
+    std::vector<LazyPairQueue::Candidate> candidates;
     for (size_t s = 0; s < shards_.size(); ++s) {
       for (const auto& [key, slot] : shards_[s].pairs.index()) {
         bool earlier = false;  // counted with an earlier shard's entry
@@ -218,7 +218,7 @@ class Run {
         candidates.push_back({count, PairFromKey(key)});
       }
     }
-    heap_ = LazyPairHeap(std::move(candidates));
+    queue_ = LazyPairQueue(std::move(candidates));
   }
 
   // Step 2 in one shard, as `linked`'s merge: the old pairs lose (a count that reaches zero has no
@@ -247,7 +247,7 @@ class Run {
     shard.changes.right_new.ForEach([&](TokenId y, const Change& c) { right_sum_.At(y).delta += c.delta; });
   }
 
-  // Step 3: the new pairs' counts onto the heap, from the gains of the one shard the pair was in,
+  // Step 3: the new pairs' counts onto the queue, from the gains of the one shard the pair was in,
   // or their sums. The gains are in two families, (x,z) by x and (z,y) by y; (z,z) may have an
   // entry in each.
   void PushGains(const Changes& left, const Changes& right) {
@@ -257,11 +257,11 @@ class Run {
       if (x == z) {
         if (const Change* zz = right.Find(z)) count += zz->delta;
       }
-      if (count != 0) heap_.Push(count, {x, z});
+      if (count != 0) queue_.Push(count, {x, z});
     });
     right.ForEach([&](TokenId y, const Change& c) {
       if (y == z && left.Find(z) != nullptr) return;  // pushed with the left family
-      if (c.delta != 0) heap_.Push(c.delta, {z, y});
+      if (c.delta != 0) queue_.Push(c.delta, {z, y});
     });
   }
 
@@ -275,7 +275,7 @@ class Run {
 
   std::vector<Shard> shards_;
   std::vector<Padded<Signal>> signals_;  // per follower (index 0 unused): the last round it finished, + 1
-  LazyPairHeap heap_;
+  LazyPairQueue queue_;
   size_t parallel_from_ = kParallelFrom;
   std::vector<uint32_t> slots_;  // per shard: the merged pair's slot, kNone where it is not
   Changes left_sum_, right_sum_;  // PushGains' sums over the shards
