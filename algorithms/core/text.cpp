@@ -2,7 +2,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <algorithm>
-#include <iterator>
+#include <atomic>
 
 #include "algorithms/core/parallel.h"
 
@@ -32,12 +32,25 @@ void CountChunk(std::string_view chunk, const PreTokenizer& pre, PieceTable& tab
   pre.ForEachPiece(chunk, [&](std::string_view piece) { ++table[piece]; });
 }
 
-// Counts each chunk of text into its own table (views into text: no copies of the pieces yet). The
-// tables are Padded: each insert writes its table's size.
+// How many chunks per thread the text is cut into for counting.
+constexpr size_t kChunksPerThread = 16;
+
+// Counts the text into one table per thread (views into text: no copies of the pieces yet). With
+// several threads the text is cut into kChunksPerThread chunks per thread, which the threads take in
+// turn, so that a thread whose chunks go slower (text that pre-tokenizes more slowly, or a core the
+// VM's host lends elsewhere for a while) takes fewer: with one half per thread, the halves of
+// gutenberg93 took 235 and 256 ms, and 2 threads waited for the slower one (results/issue6/README.md,
+// round 9). The tables are Padded: each insert writes its table's size.
 std::vector<Padded<PieceTable>> CountParallel(std::string_view text, const PreTokenizer& pre, int threads) {
-  const auto chunks = SplitAtSafeBoundaries(text, pre, static_cast<size_t>(std::max(threads, 1)));
-  std::vector<Padded<PieceTable>> tables(chunks.size());
-  RunParallel(chunks.size(), [&](size_t i) { CountChunk(chunks[i], pre, tables[i].value); });
+  const size_t workers = static_cast<size_t>(std::max(threads, 1));
+  const auto chunks = SplitAtSafeBoundaries(text, pre, workers == 1 ? 1 : workers * kChunksPerThread);
+  std::vector<Padded<PieceTable>> tables(std::min(workers, chunks.size()));
+  std::atomic<size_t> next{0};
+  RunParallel(tables.size(), [&](size_t t) {
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < chunks.size();) {
+      CountChunk(chunks[i], pre, tables[t].value);
+    }
+  });
   return tables;
 }
 
@@ -57,21 +70,35 @@ struct Entry {
   bool operator<(const Entry& o) const { return prefix != o.prefix ? prefix < o.prefix : key < o.key; }
 };
 
-// Sorts the entries by bytes and adds up the counts of equal keys (one per table at most).
-WordCounts SortAndSum(std::vector<Entry>& entries) {
+// Sorts the entries by bytes and adds up the counts of equal keys (one per table at most) into the
+// first entry of each run; the runs' first entries are moved to the front. Returns how many there
+// are.
+size_t SortAndSum(std::vector<Entry>& entries) {
   std::sort(entries.begin(), entries.end());
-  WordCounts counts;
-  counts.reserve(entries.size());
+  size_t out = 0;
   for (size_t i = 0; i < entries.size();) {
-    size_t j = i;
-    uint64_t sum = 0;
+    size_t j = i + 1;
+    uint64_t sum = entries[i].count;
     for (; j < entries.size() && entries[j].prefix == entries[i].prefix && entries[j].key == entries[i].key; ++j) {
       sum += entries[j].count;
     }
-    counts.push_back({std::string(entries[i].key), sum});
+    entries[out] = entries[i];
+    entries[out++].count = sum;
     i = j;
   }
-  return counts;
+  return out;
+}
+
+// Copies the first n entries' pieces and counts to out[0..n). The pieces lie scattered over the
+// text, so each is asked for a few entries ahead (in-process on gutenberg93, round 9 of
+// results/issue6/README.md).
+void CopyOut(const std::vector<Entry>& entries, size_t n, WordCount* out) {
+  constexpr size_t kAhead = 8;
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) __builtin_prefetch(entries[i + kAhead].key.data());
+    out[i].word.assign(entries[i].key);
+    out[i].count = entries[i].count;
+  }
 }
 
 // The tables' pieces with their summed counts, sorted by bytes. With several threads the prefixes
@@ -94,7 +121,9 @@ WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
     for (const Table* t : tables) {
       for (const auto& [key, count] : *t) entries.push_back({Entry::Prefix(key), key, count});
     }
-    return SortAndSum(entries);
+    WordCounts counts(SortAndSum(entries));
+    CopyOut(entries, counts.size(), counts.data());
+    return counts;
   }
   const size_t parts = static_cast<size_t>(threads);
   std::vector<uint64_t> sample;
@@ -121,22 +150,21 @@ WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
       mine[p].push_back({prefix, key, count});
     }
   });
-  std::vector<Padded<WordCounts>> ranges(parts);
+  // Each thread sorts and sums its range; then the pieces are copied out, each range's by its
+  // thread, straight to its place in the result (no moves of a range's result after).
+  std::vector<Padded<std::vector<Entry>>> ranges(parts);
+  std::vector<size_t> sizes(parts + 1);  // then: where range p starts in the result
   RunParallel(parts, [&](size_t p) {
     size_t size = 0;
     for (const auto& b : buckets) size += b.value[p].size();
-    std::vector<Entry> entries;
+    std::vector<Entry>& entries = ranges[p].value;
     entries.reserve(size);
     for (const auto& b : buckets) entries.insert(entries.end(), b.value[p].begin(), b.value[p].end());
-    ranges[p].value = SortAndSum(entries);
+    sizes[p + 1] = SortAndSum(entries);
   });
-  size_t size = 0;
-  for (const auto& r : ranges) size += r.value.size();
-  WordCounts counts = std::move(ranges[0].value);
-  counts.reserve(size);
-  for (size_t p = 1; p < parts; ++p) {
-    std::move(ranges[p].value.begin(), ranges[p].value.end(), std::back_inserter(counts));
-  }
+  for (size_t p = 0; p < parts; ++p) sizes[p + 1] += sizes[p];
+  WordCounts counts(sizes[parts]);
+  RunParallel(parts, [&](size_t p) { CopyOut(ranges[p].value, sizes[p + 1] - sizes[p], counts.data() + sizes[p]); });
   return counts;
 }
 
