@@ -34,9 +34,9 @@ namespace {
 constexpr TrainerInfo kTrainers[] = {
     {"naive", "textbook: recount every pair over all distinct words for every merge", true,
      MakeNaiveTrainer},
-    {"pq", "incremental pair counts, pair->words index, lazy max-heap; touches only affected words",
+    {"pq", "incremental pair counts, pair->words index, lazy priority queue (heap + count buckets); touches only affected words",
      true, MakePqTrainer},
-    {"linked", "exact positions: linked symbols, pair->occurrences index, lazy max-heap (Re-Pair)",
+    {"linked", "exact positions: linked symbols, pair->occurrences index, lazy priority queue (Re-Pair)",
      true, MakeLinkedTrainer},
     {"sharded", "linked with the pieces dealt over threads: larger merges applied by all of them at once",
      true, MakeShardedTrainer},

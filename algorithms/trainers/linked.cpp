@@ -15,6 +15,8 @@
 // 100 MB of random letters as one piece (`none`, vocab 1000) peaked at 2.5 GB, text included (2.1 GB
 // with the earlier 12-byte symbols; 2.5 GB and 21.7 s with the position pool, against 24-25 s).
 // Symbols are 32-bit indexes, so the distinct pieces may hold up to 4 GiB - 2 bytes.
+#include <thread>
+
 #include "algorithms/core/error.h"
 #include "algorithms/core/trainer.h"
 #include "algorithms/trainers/occurrences.h"
@@ -42,7 +44,9 @@ class Run {
     if (total >= kNone) {
       Fail("the distinct pieces hold {} bytes; the linked trainer handles at most {}", total, kNone - 1);
     }
-    BuildFirstPairs(pieces, total, sym_, weight_, pairs_);
+    // With 2 threads or more, one lays out the symbols while this one builds the pair table.
+    BuildFirstPairs(pieces, total, sym_, weight_, pairs_,
+                    options.threads >= 2 && std::thread::hardware_concurrency() >= 2);
 
     // 2. The first queue.
     std::vector<LazyPairQueue::Candidate> initial;

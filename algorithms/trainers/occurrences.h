@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "algorithms/core/error.h"
+#include "algorithms/core/parallel.h"
 #include "algorithms/core/types.h"
 
 namespace bpe::occurrences {
@@ -201,39 +202,58 @@ class PairTable {
 // Lays out `pieces` (each of two or more bytes, `bytes` in all) in `sym` with their counts in
 // `weight` (piece i is index i), and fills `table` (empty) with their pairs: counts and positions,
 // ascending. The pairs are of bytes yet, so they are counted in an array indexed by the two bytes,
-// and each position list gets a block of its final size before it is filled.
-inline void BuildFirstPairs(const std::vector<const WordCount*>& pieces, uint64_t bytes,
-                            std::vector<Symbol>& sym, std::vector<uint64_t>& weight, PairTable& table) {
-  sym.resize(bytes);
-  weight.resize(pieces.size());
-  struct First {
-    uint64_t count = 0;
-    uint32_t positions = 0;
-    uint32_t slot = kNone;
-  };
-  std::vector<First> first(size_t{1} << 16);
-  uint32_t at = 0;
-  for (uint32_t w = 0; w < pieces.size(); ++w) {
-    const std::string_view piece = pieces[w]->word;
-    const uint64_t count = pieces[w]->count;
-    LayOut(sym, piece, at, w);
-    weight[w] = count;
-    for (size_t i = 0; i + 1 < piece.size(); ++i) {
-      First& f = first[static_cast<uint8_t>(piece[i]) << 8 | static_cast<uint8_t>(piece[i + 1])];
-      f.count += count;
-      ++f.positions;
+// and each position list gets a block of its final size before it is filled. The pairs are read
+// from the pieces' bytes, not the symbols, so with `two_threads` one thread lays out the symbols
+// while the calling thread builds the pair table.
+inline void BuildFirstPairs(const std::vector<const WordCount*>& pieces, uint64_t bytes, std::vector<Symbol>& sym,
+                            std::vector<uint64_t>& weight, PairTable& table, bool two_threads = false) {
+  auto lay_out = [&] {
+    sym.resize(bytes);
+    weight.resize(pieces.size());
+    uint32_t at = 0;
+    for (uint32_t w = 0; w < pieces.size(); ++w) {
+      LayOut(sym, pieces[w]->word, at, w);
+      weight[w] = pieces[w]->count;
+      at += static_cast<uint32_t>(pieces[w]->word.size());
     }
-    at += static_cast<uint32_t>(piece.size());
-  }
+  };
+  auto build_pairs = [&] {
+    struct First {
+      uint64_t count = 0;
+      uint32_t positions = 0;
+      uint32_t slot = kNone;
+    };
+    std::vector<First> first(size_t{1} << 16);
+    auto key = [](std::string_view piece, size_t i) {
+      return static_cast<uint8_t>(piece[i]) << 8 | static_cast<uint8_t>(piece[i + 1]);
+    };
+    for (const WordCount* wc : pieces) {
+      for (size_t i = 0; i + 1 < wc->word.size(); ++i) {
+        First& f = first[key(wc->word, i)];
+        f.count += wc->count;
+        ++f.positions;
+      }
+    }
     for (uint32_t k = 0; k < first.size(); ++k) {
-    First& f = first[k];
-    if (f.positions == 0) continue;
-    f.slot = table.SlotOf(PairKey({k >> 8, k & 0xFF}));
-    table[f.slot].count = f.count;
-    table.pool().Reserve(table[f.slot].positions, f.positions);
-  }
-  for (uint32_t i = 0; i + 1 < at; ++i) {
-    if (sym[i].next != kNone) table.AddPosition(first[sym[i].tok << 8 | sym[i + 1].tok].slot, i);
+      First& f = first[k];
+      if (f.positions == 0) continue;
+      f.slot = table.SlotOf(PairKey({k >> 8, k & 0xFF}));
+      table[f.slot].count = f.count;
+      table.pool().Reserve(table[f.slot].positions, f.positions);
+    }
+    uint32_t at = 0;
+    for (const WordCount* wc : pieces) {
+      for (size_t i = 0; i + 1 < wc->word.size(); ++i) {
+        table.AddPosition(first[key(wc->word, i)].slot, at + static_cast<uint32_t>(i));
+      }
+      at += static_cast<uint32_t>(wc->word.size());
+    }
+  };
+  if (two_threads) {
+    RunParallel(2, [&](size_t t) { t == 0 ? build_pairs() : lay_out(); });
+  } else {
+    lay_out();
+    build_pairs();
   }
 }
 
