@@ -334,19 +334,25 @@ TEST(WordCounting, SameCountsForEveryThreadCount) {
 }
 
 // Enough distinct pieces that the sort is split across threads (key ranges cut at sampled keys):
-// pieces that share their first 8 bytes or more (the sort's numeric prefix ties), bytes above 0x7F
-// (sorted as unsigned), repeats, and pieces that occur in more than one thread's chunk. Every thread
-// count gives the same sorted, summed counts as a std::map.
+// pieces that share their first 8 bytes or more (the sort's numeric prefix ties), up to 20 bytes,
+// of one length differing only in the last byte (next to each other once sorted), differing only by
+// trailing 0 bytes (the prefix's zero padding), bytes above 0x7F (sorted as unsigned), repeats, and
+// pieces that occur in more than one thread's chunk. Every thread count gives the same sorted,
+// summed counts as a std::map.
 TEST(WordCounting, ManyDistinctPiecesSortedAndSummedOnEveryThreadCount) {
   std::mt19937_64 rng(11);
-  const std::vector<std::string> stems = {"", "abcdefgh", "abcdefghij", "\xc3\xa9t\xc3\xa9\xc3\xa9t\xc3\xa9"};
+  const std::vector<std::string> stems = {"", "abcdefgh", "abcdefghij", "\xc3\xa9t\xc3\xa9\xc3\xa9t\xc3\xa9",
+                                          "abcdefghijklmno", "abcdefghijklmnopqrs"};
   std::string text;
-  while (text.size() < 600'000) {
+  while (text.size() < 800'000) {
     text += ' ';
     text += stems[rng() % stems.size()];
     const size_t letters = 1 + rng() % 5;
     for (size_t i = 0; i < letters; ++i) text += static_cast<char>('a' + rng() % 26);
     if (rng() % 7 == 0) text += "\xc3\xa9";  // é: a letter, two bytes above 0x7F
+    if (rng() % 11 == 0) text += std::string(1 + rng() % 2, '\0');
+    // 18-byte pieces that differ only in their last byte, next to each other once sorted.
+    if (rng() % 13 == 0) text += std::string(" abcdefghijklmnopq") + static_cast<char>('a' + rng() % 26);
   }
   for (const char* name : {"gpt2", "whitespace"}) {
     std::map<std::string, uint64_t> want;
