@@ -81,9 +81,9 @@ class MergeLoop {
 //     within a count), taken from the highest bucket that holds any once the heap is empty.
 // Most entries are of pairs with small counts that are never merged (the pushes of the merges
 // late in training): in buckets they are appended to small arrays where one heap would hold them
-// all, and the merges late in training pop from a bucket of a few thousand entries, not from that
-// heap of a million. `linked` on gutenberg93 at vocab 30000 spent 1,700 cycles a pop with the
-// heap alone (results/issue6/README.md, round 9).
+// all, and the merges late in training pop from the bucket of their count, not from one heap of
+// every entry. `linked` on gutenberg93 at vocab 30000 spent 1,700 cycles a pop with the heap alone
+// in its merges of fewer than 8 positions, 1,100 with the buckets (results/issue6/README.md, round 9).
 class LazyPairQueue {
  public:
   struct Candidate {

@@ -52,7 +52,7 @@ class Run {
     std::vector<LazyPairQueue::Candidate> initial;
     initial.reserve(pairs_.index().size());
     for (const auto& [key, slot] : pairs_.index()) initial.push_back({pairs_[slot].count, PairFromKey(key)});
-    LazyPairQueue queue(std::move(initial));
+    LazyPairQueue queue(initial);
 
     // 3. The merge loop.
     for (step_ = 1; !loop.Done(); ++step_) {

@@ -19,9 +19,9 @@
 #include <bit>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
+#include <cstdint>
 #include <memory>
 #include <span>
-#include <cstdint>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -55,7 +55,7 @@ inline void LayOut(std::vector<Symbol>& sym, std::string_view piece, uint32_t at
 // larger blocks are allocated one by one, so that the memory of a huge list (one long piece) goes
 // back to malloc for any size when it is freed. One std::vector per pair cost a malloc, a copy into
 // fresh memory (and its page faults) at every growth and a free per pair gone: about a fifth of
-// `linked`'s time on gutenberg93 (perf; 0.77x the time with the pool, results/issue6/README.md,
+// `linked`'s time on gutenberg93 (perf; 0.79-0.84x the time with the pool, results/issue6/README.md,
 // round 9). Blocks never move but to grow, so a list taken out of its pair can be read while other
 // lists grow.
 class PositionPool {
@@ -135,7 +135,7 @@ class PositionPool {
 
 struct PairData {
   uint64_t count = 0;
-  uint32_t pushed_in = 0;  // the last merge step (1-based) that pushed it on a heap
+  uint32_t pushed_in = 0;  // the last merge step (1-based) that pushed it on the queue
   PositionPool::List positions;  // of its occurrences' left symbols, ascending; may hold stale ones
 };
 

@@ -47,7 +47,7 @@ class PqTrainer final : public Trainer {
     std::vector<LazyPairQueue::Candidate> initial;
     initial.reserve(pair_count.size());
     for (const auto& [key, count] : pair_count) initial.push_back({count, PairFromKey(key)});
-    LazyPairQueue queue(std::move(initial));
+    LazyPairQueue queue(initial);
 
     // 3. The merge loop.
     std::vector<uint32_t> stamp(words.size(), UINT32_MAX);

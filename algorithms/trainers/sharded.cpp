@@ -218,7 +218,7 @@ class Run {
         candidates.push_back({count, PairFromKey(key)});
       }
     }
-    queue_ = LazyPairQueue(std::move(candidates));
+    queue_ = LazyPairQueue(candidates);
   }
 
   // Step 2 in one shard, as `linked`'s merge: the old pairs lose (a count that reaches zero has no
