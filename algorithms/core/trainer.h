@@ -90,12 +90,13 @@ class LazyPairQueue {
     uint64_t count;
     Pair pair;
   };
-  LazyPairQueue() : buckets_(kBuckets) {}
-  explicit LazyPairQueue(const std::vector<Candidate>& initial) : buckets_(kBuckets) {  // O(n)
+  LazyPairQueue() = default;
+  explicit LazyPairQueue(const std::vector<Candidate>& initial) {  // O(n)
     for (const Candidate& c : initial) {
       if (c.count >= kBuckets) {
         heap_.push_back(c);
       } else if (c.count != 0) {
+        if (c.count >= buckets_.size()) buckets_.resize(c.count + 1);
         buckets_[c.count].push_back(PairKey(c.pair));
         top_ = std::max(top_, static_cast<size_t>(c.count));
       }
@@ -154,6 +155,7 @@ class LazyPairQueue {
     return BetterCandidate(a.count, a.pair, b.count, b.pair);
   }
   void PushSmall(uint64_t count, uint64_t key) {
+    if (count >= buckets_.size()) buckets_.resize(count + 1);  // made as counts need them
     std::vector<uint64_t>& bucket = buckets_[count];
     bucket.push_back(key);
     std::push_heap(bucket.begin(), bucket.end(), std::greater<>());
@@ -187,7 +189,7 @@ class LazyPairQueue {
   }
 
   std::vector<Candidate> heap_;                 // counts from kBuckets
-  std::vector<std::vector<uint64_t>> buckets_;  // by count below kBuckets: min-heaps of pair keys
+  std::vector<std::vector<uint64_t>> buckets_;  // by count (below kBuckets, made as needed): min-heaps
   size_t top_ = 0;                              // no bucket above it holds an entry
 };
 
