@@ -2,7 +2,9 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <utility>
 
 #include "algorithms/core/parallel.h"
 
@@ -54,34 +56,119 @@ std::vector<Padded<PieceTable>> CountParallel(std::string_view text, const PreTo
   return tables;
 }
 
-// A piece to sort, with its first 8 bytes as a big-endian number (zero-padded): most comparisons
-// are settled by it without reading the piece's bytes, which lie scattered over the text. A smaller
-// prefix means a smaller piece (bytes compare as unsigned, and a piece that ends within the 8 bytes
-// pads with zeros, below any byte or equal to a 0 byte), so ranges of prefixes are ranges of pieces.
+// A piece to sort, with its first 16 bytes as two big-endian numbers (zero-padded): most
+// comparisons are settled by them and the piece's length without reading the piece's bytes, which
+// lie scattered over the text. Bytes compare as unsigned, and a piece that ends within the 16 bytes
+// pads with zeros, below any byte or equal to a 0 byte; so a smaller prefix means a smaller piece
+// (ranges of prefixes are ranges of pieces), and of two pieces with equal numbers of which one
+// ends within the 16 bytes, the shorter comes first (it is the other's beginning).
 struct Entry {
-  uint64_t prefix;
+  uint64_t prefix;  // bytes 0-7
+  uint64_t next;    // bytes 8-15
   std::string_view key;
   uint64_t count;
-  static uint64_t Prefix(std::string_view k) {
+  static uint64_t Word(std::string_view k, size_t from) {
     uint64_t p = 0;
-    for (size_t i = 0; i < 8; ++i) p = (p << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
+    for (size_t i = from; i < from + 8; ++i) p = (p << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
     return p;
   }
-  bool operator<(const Entry& o) const { return prefix != o.prefix ? prefix < o.prefix : key < o.key; }
+  // Orders two pieces with equal prefixes by their next 8 bytes and sizes; only where those are
+  // equal and both are longer than 16 bytes are their bytes read (tails_less()).
+  template <typename TailsLess>
+  static bool LessAfterPrefix(uint64_t next_a, size_t size_a, uint64_t next_b, size_t size_b, TailsLess tails_less) {
+    if (next_a != next_b) return next_a < next_b;
+    if (size_a <= 16 || size_b <= 16) return size_a < size_b;
+    return tails_less();
+  }
+  bool operator<(const Entry& o) const {
+    return prefix != o.prefix ? prefix < o.prefix
+                              : LessAfterPrefix(next, key.size(), o.next, o.key.size(),
+                                                [&] { return key.substr(16) < o.key.substr(16); });
+  }
+  bool SameKey(const Entry& o) const {
+    return prefix == o.prefix && next == o.next && key.size() == o.key.size() &&
+           (key.size() <= 16 || key.substr(16) == o.key.substr(16));
+  }
 };
+
+// The entries of a table, with their prefixes, appended to `out`. The pieces lie scattered over
+// the text, a cache miss each, so the entries are gathered first and each piece's first bytes are
+// asked for a few entries before its prefix is read.
+template <typename Table>
+void AppendEntries(const Table& table, std::vector<Entry>& out) {
+  const size_t from = out.size();
+  for (const auto& [key, count] : table) out.push_back({0, 0, key, count});
+  constexpr size_t kAhead = 16;
+  for (size_t i = from; i < out.size(); ++i) {
+    if (i + kAhead < out.size()) __builtin_prefetch(out[i + kAhead].key.data());
+    out[i].prefix = Entry::Word(out[i].key, 0);
+    out[i].next = Entry::Word(out[i].key, 8);
+  }
+}
+
+// Sorts the entries by bytes. The (prefix, index) pairs are radix-sorted by prefix, a byte at a
+// time from the lowest (a byte that is the same in every prefix is skipped); then each run of equal
+// prefixes (pieces that share their first 8 bytes: one in six on gutenberg93, and with several
+// threads every piece that more than one thread counted) is sorted by the next 8 bytes and the
+// length, reading the pieces' bytes only past 16 bytes, and the entries are put in that order.
+// std::sort of the entries took 19-20 ms of counting's 30 ms tail on gutenberg93 (173k distinct
+// pieces; std::sort of the prefixes alone took 11 ms). With this sort and the prefixes read ahead
+// (AppendEntries), the tail took 17-19 ms on 1 thread and 15-17 on 2, and CountWords 455 ms against
+// 498 on 1 thread and 252 against 287 on 2 (in-process, 15 alternated runs, medians;
+// results/issue6/README.md, round 10).
+void SortEntries(std::vector<Entry>& entries) {
+  const size_t n = entries.size();
+  if (n > UINT32_MAX) {
+    std::sort(entries.begin(), entries.end());
+    return;
+  }
+  struct Keyed {
+    uint64_t prefix, next;
+    uint32_t index;
+    uint32_t size;  // of the piece, at most UINT32_MAX (enough to tell sizes up to 16 from larger)
+  };
+  std::vector<Keyed> keyed(n), scratch(n);
+  std::array<std::array<uint32_t, 256>, 8> histogram{};
+  for (size_t i = 0; i < n; ++i) {
+    const Entry& e = entries[i];
+    keyed[i] = {e.prefix, e.next, static_cast<uint32_t>(i),
+                static_cast<uint32_t>(std::min<size_t>(e.key.size(), UINT32_MAX))};
+    for (int d = 0; d < 8; ++d) ++histogram[d][(e.prefix >> (8 * d)) & 0xFF];
+  }
+  for (int d = 0; d < 8 && n > 0; ++d) {
+    std::array<uint32_t, 256>& start = histogram[d];
+    if (start[(keyed[0].prefix >> (8 * d)) & 0xFF] == n) continue;  // the same byte in every prefix
+    uint32_t sum = 0;
+    for (uint32_t& c : start) sum += std::exchange(c, sum);
+    for (const Keyed& k : keyed) scratch[start[(k.prefix >> (8 * d)) & 0xFF]++] = k;
+    keyed.swap(scratch);
+  }
+  auto less = [&](const Keyed& x, const Keyed& y) {
+    return Entry::LessAfterPrefix(x.next, x.size, y.next, y.size, [&] {
+      return entries[x.index].key.substr(16) < entries[y.index].key.substr(16);
+    });
+  };
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && keyed[j].prefix == keyed[i].prefix) ++j;
+    if (j - i > 1) std::sort(keyed.begin() + static_cast<ptrdiff_t>(i), keyed.begin() + static_cast<ptrdiff_t>(j), less);
+    i = j;
+  }
+  std::vector<Entry> sorted(n);
+  for (size_t i = 0; i < n; ++i) sorted[i] = entries[keyed[i].index];
+  entries.swap(sorted);
+}
 
 // Sorts the entries by bytes and adds up the counts of equal keys (one per table at most) into the
 // first entry of each run; the runs' first entries are moved to the front. Returns how many there
 // are.
 size_t SortAndSum(std::vector<Entry>& entries) {
-  std::sort(entries.begin(), entries.end());
+  SortEntries(entries);
   size_t out = 0;
   for (size_t i = 0; i < entries.size();) {
     size_t j = i + 1;
     uint64_t sum = entries[i].count;
-    for (; j < entries.size() && entries[j].prefix == entries[i].prefix && entries[j].key == entries[i].key; ++j) {
-      sum += entries[j].count;
-    }
+    for (; j < entries.size() && entries[j].SameKey(entries[i]); ++j) sum += entries[j].count;
     entries[out] = entries[i];
     entries[out++].count = sum;
     i = j;
@@ -101,13 +188,12 @@ void CopyOut(const std::vector<Entry>& entries, size_t n, WordCount* out) {
   }
 }
 
-// The tables' pieces with their summed counts, sorted by bytes. With several threads the prefixes
-// are cut into one range per thread at splitters taken from a sample of the keys. Each table is
-// read once, by one thread (its own, in CountWords: the keys it touches are still in that core's
-// cache), into one bucket per range; then each thread sorts and sums one range, gathered from every
-// table's bucket, and the ranges are concatenated in order. Equal keys have equal prefixes, so they
-// meet in one range. The result is the same for any thread count (the order is the bytes', the
-// sums are exact).
+// The tables' pieces with their summed counts, sorted by bytes. With several threads each table's
+// entries are gathered by one thread (its own, in CountWords: the keys it touches are still in that
+// core's cache), the prefixes are cut into one range per thread at splitters taken from a sample of
+// them, and each thread takes its range's entries from every table, sorts and sums them; the ranges
+// are concatenated in order. Equal keys have equal prefixes, so they meet in one range. The result
+// is the same for any thread count (the order is the bytes', the sums are exact).
 template <typename Table>
 WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
   size_t total = 0;
@@ -118,48 +204,42 @@ WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
     // allocator then handed it fresh pages to fault in).
     std::vector<Entry> entries;
     entries.reserve(total);
-    for (const Table* t : tables) {
-      for (const auto& [key, count] : *t) entries.push_back({Entry::Prefix(key), key, count});
-    }
+    for (const Table* t : tables) AppendEntries(*t, entries);
     WordCounts counts(SortAndSum(entries));
     CopyOut(entries, counts.size(), counts.data());
     return counts;
   }
+  std::vector<Padded<std::vector<Entry>>> gathered(tables.size());
+  RunParallel(tables.size(), [&](size_t t) {
+    gathered[t].value.reserve(tables[t]->size());
+    AppendEntries(*tables[t], gathered[t].value);
+  });
   const size_t parts = static_cast<size_t>(threads);
   std::vector<uint64_t> sample;
   const size_t stride = std::max<size_t>(1, total / (64 * parts));
-  size_t index = 0;
-  for (const Table* t : tables) {
-    for (const auto& entry : *t) {
-      if (index++ % stride == 0) sample.push_back(Entry::Prefix(entry.first));
-    }
+  for (const auto& g : gathered) {
+    for (size_t i = 0; i < g.value.size(); i += stride) sample.push_back(g.value[i].prefix);
   }
   std::sort(sample.begin(), sample.end());
   std::vector<uint64_t> cuts(parts - 1);  // range p: prefixes in [cuts[p - 1], cuts[p])
   for (size_t p = 1; p < parts; ++p) cuts[p - 1] = sample[p * sample.size() / parts];
 
-  // buckets[t].value[p]: table t's entries in range p. Padded: each task grows its own buckets.
-  std::vector<Padded<std::vector<std::vector<Entry>>>> buckets(tables.size());
-  RunParallel(tables.size(), [&](size_t t) {
-    auto& mine = buckets[t].value;
-    mine.resize(parts);
-    for (auto& b : mine) b.reserve(tables[t]->size() / parts + tables[t]->size() / (4 * parts));
-    for (const auto& [key, count] : *tables[t]) {
-      const uint64_t prefix = Entry::Prefix(key);
-      const size_t p = static_cast<size_t>(std::upper_bound(cuts.begin(), cuts.end(), prefix) - cuts.begin());
-      mine[p].push_back({prefix, key, count});
-    }
-  });
-  // Each thread sorts and sums its range; then the pieces are copied out, each range's by its
-  // thread, straight to its place in the result (no moves of a range's result after).
+  // Each thread takes its range from every table's entries, sorts and sums it; then the pieces are
+  // copied out, each range's by its thread, straight to its place in the result (no moves of a
+  // range's result after).
   std::vector<Padded<std::vector<Entry>>> ranges(parts);
   std::vector<size_t> sizes(parts + 1);  // then: where range p starts in the result
   RunParallel(parts, [&](size_t p) {
-    size_t size = 0;
-    for (const auto& b : buckets) size += b.value[p].size();
+    const uint64_t low = p == 0 ? 0 : cuts[p - 1];
+    const bool last = p + 1 == parts;
+    const uint64_t high = last ? 0 : cuts[p];
     std::vector<Entry>& entries = ranges[p].value;
-    entries.reserve(size);
-    for (const auto& b : buckets) entries.insert(entries.end(), b.value[p].begin(), b.value[p].end());
+    entries.reserve(total / parts + total / (4 * parts));
+    for (const auto& g : gathered) {
+      for (const Entry& e : g.value) {
+        if (e.prefix >= low && (last || e.prefix < high)) entries.push_back(e);
+      }
+    }
     sizes[p + 1] = SortAndSum(entries);
   });
   for (size_t p = 0; p < parts; ++p) sizes[p + 1] += sizes[p];
