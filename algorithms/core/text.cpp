@@ -34,8 +34,11 @@ void CountChunk(std::string_view chunk, const PreTokenizer& pre, PieceTable& tab
   pre.ForEachPiece(chunk, [&](std::string_view piece) { ++table[piece]; });
 }
 
-// How many chunks per thread the text is cut into for counting.
-constexpr size_t kChunksPerThread = 16;
+// How many chunks per thread the text is cut into for counting: on gutenberg93 (63 MB) a chunk of
+// about 0.5 MB takes 3-4 ms, so the thread that finishes first waits that long at most. 64 against
+// 16 took 253 ms against 261 and 270 against 279 on 2 threads (in-process, 15 alternated runs each,
+// medians; round 10).
+constexpr size_t kChunksPerThread = 64;
 
 // Counts the text into one table per thread (views into text: no copies of the pieces yet). With
 // several threads the text is cut into kChunksPerThread chunks per thread, which the threads take in
@@ -113,8 +116,8 @@ void AppendEntries(const Table& table, std::vector<Entry>& out) {
 // length, reading the pieces' bytes only past 16 bytes, and the entries are put in that order.
 // std::sort of the entries took 19-20 ms of counting's 30 ms tail on gutenberg93 (173k distinct
 // pieces; std::sort of the prefixes alone took 11 ms). With this sort and the prefixes read ahead
-// (AppendEntries), the tail took 17-19 ms on 1 thread and 15-17 on 2, and CountWords 455 ms against
-// 498 on 1 thread and 252 against 287 on 2 (in-process, 15 alternated runs, medians;
+// (AppendEntries), the tail took 17-19 ms on 1 thread and 15-17 on 2, and CountWords 485 ms against
+// 508 on 1 thread and 269 against 292 on 2 (in-process, 15 alternated runs, medians;
 // results/issue6/README.md, round 10).
 void SortEntries(std::vector<Entry>& entries) {
   const size_t n = entries.size();
