@@ -77,8 +77,8 @@ class MergeLoop {
 // Two parts (as Re-Pair keeps its rare pairs in buckets):
 //   - counts from kBuckets up: a 4-ary max-heap (half the levels of a binary heap, and a node's
 //     children share a cache line), whose stale top is sifted down in place;
-//   - smaller counts: one bucket per count, each a binary min-heap of the pair keys (the tie rule
-//     within a count), taken from the highest bucket that holds any once the heap is empty.
+//   - smaller counts: one bucket per count, its pair keys taken smallest first (the tie rule within
+//     a count; see Bucket), from the highest bucket that holds any once the heap is empty.
 // Most entries are of pairs with small counts that are never merged (the pushes of the merges
 // late in training): in buckets they are appended to small arrays where one heap would hold them
 // all, and the merges late in training pop from the bucket of their count, not from one heap of
@@ -96,15 +96,12 @@ class LazyPairQueue {
       if (c.count >= kBuckets) {
         heap_.push_back(c);
       } else if (c.count != 0) {
-        if (c.count >= buckets_.size()) buckets_.resize(c.count + 1);
-        buckets_[c.count].push_back(PairKey(c.pair));
-        top_ = std::max(top_, static_cast<size_t>(c.count));
+        PushSmall(c.count, PairKey(c.pair));
       }
     }
     if (heap_.size() >= 2) {
       for (size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;) SiftDown(i);  // from the last parent
     }
-    for (std::vector<uint64_t>& bucket : buckets_) std::make_heap(bucket.begin(), bucket.end(), std::greater<>());
   }
 
   void Push(uint64_t count, Pair pair) {
@@ -137,10 +134,7 @@ class LazyPairQueue {
       }
       while (top_ != 0 && buckets_[top_].empty()) --top_;
       if (top_ == 0) return {0, {}};
-      std::vector<uint64_t>& bucket = buckets_[top_];
-      std::pop_heap(bucket.begin(), bucket.end(), std::greater<>());
-      const uint64_t key = bucket.back();
-      bucket.pop_back();
+      const uint64_t key = buckets_[top_].PopSmallest();
       const uint64_t now = live(PairFromKey(key));
       if (now == top_) return {now, PairFromKey(key)};
       Push(now, PairFromKey(key));  // lower or (pushed before its pair grew) higher; none at 0
@@ -154,11 +148,56 @@ class LazyPairQueue {
   static bool Better(const Candidate& a, const Candidate& b) {
     return BetterCandidate(a.count, a.pair, b.count, b.pair);
   }
+  // The keys of one count. Until the bucket is first taken from, its keys are only appended; the
+  // first pop sorts them, and the pops after take the smaller of the sorted run's next key and the
+  // top of a min-heap of the keys pushed since. An emptied bucket goes back to appending. Most
+  // entries are never taken (the small counts of pairs never merged), and a sorted run is read
+  // in order where a heap's pop walks down its levels. Against a min-heap per bucket, in-process
+  // (round 10 of results/issue6/README.md): `linked` on gutenberg93 at vocab 30000 110.4 -> 106.5
+  // ms and 111.9 -> 109.1 ms; `pq` on gutenberg5 at vocab 1000 and 10000 even (28.0 / 28.6 ms and
+  // 33.1 / 33.4 ms).
+  class Bucket {
+   public:
+    bool empty() const { return next_ == run_.size() && late_.empty(); }
+    void Push(uint64_t key) {
+      if (!sorted_) {
+        run_.push_back(key);
+      } else {
+        late_.push_back(key);
+        std::push_heap(late_.begin(), late_.end(), std::greater<>());
+      }
+    }
+    uint64_t PopSmallest() {  // not empty
+      if (!sorted_) {
+        std::sort(run_.begin(), run_.end());
+        sorted_ = true;
+      }
+      uint64_t key;
+      if (next_ < run_.size() && (late_.empty() || run_[next_] < late_.front())) {
+        key = run_[next_++];
+      } else {
+        std::pop_heap(late_.begin(), late_.end(), std::greater<>());
+        key = late_.back();
+        late_.pop_back();
+      }
+      if (empty()) {
+        run_.clear();
+        next_ = 0;
+        sorted_ = false;
+      }
+      return key;
+    }
+
+   private:
+    std::vector<uint64_t> run_;   // sorted from next_ on once sorted_
+    size_t next_ = 0;
+    bool sorted_ = false;
+    std::vector<uint64_t> late_;  // min-heap: the keys pushed while sorted_
+  };
+
   void PushSmall(uint64_t count, uint64_t key) {
     if (count >= buckets_.size()) buckets_.resize(count + 1);  // made as counts need them
-    std::vector<uint64_t>& bucket = buckets_[count];
-    bucket.push_back(key);
-    std::push_heap(bucket.begin(), bucket.end(), std::greater<>());
+    buckets_[count].Push(key);
     top_ = std::max(top_, static_cast<size_t>(count));
   }
   void SiftUp(size_t i) {
@@ -189,7 +228,7 @@ class LazyPairQueue {
   }
 
   std::vector<Candidate> heap_;                 // counts from kBuckets
-  std::vector<std::vector<uint64_t>> buckets_;  // by count (below kBuckets, made as needed): min-heaps
+  std::vector<Bucket> buckets_;  // by count (below kBuckets, made as needed)
   size_t top_ = 0;                              // no bucket above it holds an entry
 };
 
