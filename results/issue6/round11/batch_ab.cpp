@@ -9,10 +9,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
+#include "algorithms/core/file_io.h"
 #include "algorithms/core/memory.h"
 #include "algorithms/core/registry.h"
 #include "algorithms/core/text.h"
@@ -27,10 +26,7 @@ static double NowMs() {
 int main(int argc, char** argv) {
   if (argc != 4) return 2;
   TuneAllocator();
-  std::ifstream in(argv[1], std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  const std::string text = ReadFile(argv[1]);
   const WordCounts counts = CountWords(text, FindPreTokenizer("gpt2").get(), 2);
   const auto trainer = FindTrainer("linked").make();
   const int runs = atoi(argv[3]);

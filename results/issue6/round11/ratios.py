@@ -4,45 +4,45 @@
 Usage: ratios.py RESULT.json...  For each file: end to end (train_text) time on 1 thread, on 2, and
 their ratio per trainer and vocabulary size; counting alone (count/gpt2) on 1 and 2 threads; and
 `linked` from word counts on 1 thread at each vocabulary size. Then, over all the files, the median
-and range of each end-to-end ratio. Times are the rows' medians, in ms.
+and range of each end-to-end ratio. Times are the rows' medians over their repetitions, in ms, read
+with scripts/results.py as the summary and the plots read them.
 """
-import json
-import re
+import os
 import statistics
 import sys
 
-ROW = re.compile(r"^(train_text|train|count)/([^/]+)/([^/]+)/(?:vocab:(\d+)/)?threads:(\d+)/")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "scripts"))
+import results  # noqa: E402
 
 
-def medians(path):
-    rows = {}
-    for b in json.load(open(path))["benchmarks"]:
-        if b.get("aggregate_name") != "median":
-            continue
-        m = ROW.match(b["name"])
-        if m:
-            kind, algo, corpus, vocab, threads = m.groups()
-            rows[(kind, algo, corpus, int(vocab or 0), int(threads))] = b["real_time"]
-    return rows
+def times_ms(path):
+    """(kind, algorithm, corpus, vocab, threads) -> median ms, for the count, train and train_text rows."""
+    out = {}
+    for m in results.medians(results.measurements(results.load(path))).values():
+        if m["kind"] in ("count", "train", "train_text"):
+            out[(m["kind"], m["algorithm"], m["corpus"], m.get("vocab", 0), m["threads"])] = m["seconds"] * 1e3
+    return out
+
+
+def scaling(rows, kind):
+    """(algorithm, corpus, vocab, ms on 1 thread, ms on 2) for each row of `kind` run on both."""
+    for (k, algo, corpus, vocab, threads), t1 in sorted(rows.items()):
+        t2 = rows.get((k, algo, corpus, vocab, 2))
+        if k == kind and threads == 1 and t2 is not None:
+            yield algo, corpus, vocab, t1, t2
 
 
 def main(paths):
     ratios = {}
     for path in paths:
-        rows = medians(path)
+        rows = times_ms(path)
         print(path)
-        for (kind, algo, corpus, vocab, threads), t1 in sorted(rows.items()):
-            if kind != "train_text" or threads != 1:
-                continue
-            t2 = rows.get((kind, algo, corpus, vocab, 2))
-            if t2 is None:
-                continue
+        for algo, corpus, vocab, t1, t2 in scaling(rows, "train_text"):
             ratios.setdefault((algo, corpus, vocab), []).append(t1 / t2)
             print(f"  {algo:8} {corpus} vocab {vocab:5}: 1t {t1:7.1f} 2t {t2:7.1f} ms  ratio {t1 / t2:.2f}x")
-        for (kind, algo, corpus, vocab, threads), t1 in sorted(rows.items()):
-            if kind == "count" and threads == 1 and (kind, algo, corpus, vocab, 2) in rows:
-                t2 = rows[(kind, algo, corpus, vocab, 2)]
-                print(f"  counting ({algo}) {corpus}: 1t {t1:.0f} 2t {t2:.0f} ms ({t1 / t2:.2f}x)")
+        for algo, corpus, _, t1, t2 in scaling(rows, "count"):
+            print(f"  counting ({algo}) {corpus}: 1t {t1:.0f} 2t {t2:.0f} ms ({t1 / t2:.2f}x)")
+        for (kind, algo, _, vocab, threads), t1 in sorted(rows.items()):
             if kind == "train" and algo == "linked" and threads == 1:
                 print(f"  linked from word counts, vocab {vocab}, 1t: {t1:.0f} ms")
     print("End to end, time on 1 thread / time on 2, over the files:")

@@ -8,10 +8,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
+#include "algorithms/core/file_io.h"
 #include "algorithms/core/memory.h"
 #include "algorithms/core/registry.h"
 #include "algorithms/core/text.h"
@@ -21,10 +20,7 @@ using namespace bpe;
 int main(int argc, char** argv) {
   if (argc != 6) return 2;
   TuneAllocator();
-  std::ifstream in(argv[1], std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const WordCounts counts = CountWords(ss.str(), FindPreTokenizer("gpt2").get(), 2);
+  const WordCounts counts = CountWords(ReadFile(argv[1]), FindPreTokenizer("gpt2").get(), 2);
   const auto trainer = FindTrainer(argv[2]).make();
   TrainOptions options;
   options.vocab_size = static_cast<uint32_t>(atoi(argv[3]));
