@@ -1,6 +1,6 @@
 // The registry tables. To add an algorithm: write trainers/<name>.cpp or encoders/<name>.cpp with a
 // factory function, declare it below and add its row.
-#include "algorithms/core/registry.h"
+#include "algorithms/registry.h"
 
 #include <fmt/format.h>
 

@@ -11,15 +11,16 @@
 #include <thread>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/file_io.h"
-#include "algorithms/core/hf_json.h"
-#include "algorithms/core/memory.h"
-#include "algorithms/core/tiktoken.h"
-#include "algorithms/core/model.h"
-#include "algorithms/core/registry.h"
-#include "algorithms/core/text.h"
-#include "algorithms/core/unicode.h"
+#include "algorithms/runtime/file_io.h"
+#include "algorithms/formats/hf_json.h"
+#include "algorithms/runtime/memory.h"
+#include "algorithms/formats/tiktoken.h"
+#include "algorithms/formats/model_file.h"
+#include "algorithms/registry.h"
+#include "algorithms/runtime/text.h"
+#include "algorithms/pretokenizers/unicode.h"
 #include "cli/args.h"
+#include "cli/search_paths.h"
 #include "corpora/corpus.h"
 
 namespace bpe::cli {
@@ -209,9 +210,9 @@ int List() {
     fmt::print(stderr, "bpebench: warning: no corpora listed: {}\n", e.what());
   }
   for (const char* v : {"gpt2", "r50k_base", "cl100k_base", "o200k_base"}) {
-    const std::string file = TiktokenDir() + "/" + (std::string_view(v) == "r50k_base" ? "gpt2" : v) + ".json";
+    const std::string file = FindTiktokenFile(v);
     fmt::print("vocabulary\t{}\ttiktoken's ranks, for encode/decode --model {} ({})\n", v, v,
-               std::filesystem::exists(file) ? file : "missing: scripts/setup installs the npm tiktoken package");
+               !file.empty() ? file : "missing: scripts/setup installs the npm tiktoken package");
   }
   return 0;
 }
@@ -297,7 +298,7 @@ int Encode(const std::vector<std::string>& argv) {
   std::string out;
   for (const std::string& file : files) {
     const std::string text = ReadInput({file}, args.Has("--binary"));
-    const auto ids = EncodeText(text, pre, encoder, vocab, threads);
+    const auto ids = EncodeText(text, pre, encoder.make, vocab, threads);
     out.clear();
     out.reserve(ids.size() * 6 + 1);
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -410,6 +411,7 @@ int Run(int argc, char** argv) {
 int main(int argc, char** argv) {
   bpe::TuneAllocator();
   bpe::InstallSignalCleanup();
+  bpe::cli::UseDefaultSearchPaths();
   try {
     return bpe::cli::Run(argc, argv);
   } catch (const bpe::Error& e) {

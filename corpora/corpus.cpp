@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <sstream>
 
+#include <fmt/core.h>
+
 #include "algorithms/core/error.h"
-#include "algorithms/core/file_io.h"
+#include "algorithms/runtime/file_io.h"
 #include "corpora/sha256.h"
 
 extern char** environ;
@@ -36,11 +38,19 @@ std::vector<std::string> SplitTabs(const std::string& line) {
 
 std::string Where(const CorpusFile& file) { return (fs::path(CorporaFolder()) / file.path).string(); }
 
+// The xz-packed copy of a file that ships with the project (the default corpus), if there is one.
+std::string Bundled(const CorpusFile& file) {
+  const fs::path packed = fs::path(BundledFolder()) / (file.path + ".xz");
+  std::error_code ec;
+  return fs::is_regular_file(packed, ec) ? packed.string() : "";
+}
+
+std::string Missing(const CorpusFile& file, const std::string& corpus) {
+  return fmt::format("corpus '{}': file '{}' is missing (looked in {}; set BPEBENCH_CORPORA to the corpora folder)",
+                     corpus, file.path, CorporaFolder());
+}
+
 std::string ReadChecked(const std::string& path, const std::string& sha256, const std::string& corpus) {
-  if (!fs::exists(path)) {
-    Fail("corpus '{}': file '{}' is missing (looked in {}; set BPEBENCH_CORPORA to the corpora folder)",
-         corpus, fs::path(path).filename().string(), fs::path(path).parent_path().string());
-  }
   std::string data = ReadFile(path);
   const std::string actual = Sha256Hex(data);
   if (actual != sha256) {
@@ -68,27 +78,44 @@ void Unxz(const std::string& packed, const std::string& out) {
   }
 }
 
-std::string ReadPacked(const CorpusFile& file, const std::string& corpus) {
-  const fs::path cache = fs::path(CacheFolder()) / fs::path(file.path).stem();  // drops ".xz"
+// The text of an xz-packed file, unpacked once into `cache` and checked against `text_sha256` on
+// every load. `packed_sha256`, when given, is checked before unpacking.
+std::string ReadPacked(const std::string& packed, const std::string& packed_sha256, const fs::path& cache,
+                       const std::string& text_sha256, const std::string& corpus) {
   std::error_code ec;
   if (fs::exists(cache, ec)) {
     std::string data = ReadFile(cache.string());
-    if (Sha256Hex(data) == file.unpacked_sha256) return data;
+    if (Sha256Hex(data) == text_sha256) return data;
     fs::remove(cache, ec);  // stale or damaged: unpack again
   }
-  ReadChecked(Where(file), file.sha256, corpus);
+  if (!packed_sha256.empty()) ReadChecked(packed, packed_sha256, corpus);
   fs::create_directories(cache.parent_path(), ec);
   if (ec) Fail("cannot create the cache folder '{}': {}", cache.parent_path().string(), ec.message());
   const std::string tmp = cache.string() + ".tmp." + std::to_string(::getpid());
-  std::fprintf(stderr, "unpacking %s into %s (once)\n", file.path.c_str(), cache.c_str());
-  Unxz(Where(file), tmp);
+  std::fprintf(stderr, "unpacking %s into %s (once)\n", packed.c_str(), cache.c_str());
+  Unxz(packed, tmp);
   std::string data = ReadFile(tmp);
-  if (Sha256Hex(data) != file.unpacked_sha256) {
+  if (Sha256Hex(data) != text_sha256) {
     fs::remove(tmp, ec);
-    Fail("corpus '{}': '{}' unpacks to text whose sha256 is not the manifest's", corpus, Where(file));
+    Fail("corpus '{}': '{}' unpacks to text whose sha256 is not the manifest's", corpus, packed);
   }
   fs::rename(tmp, cache, ec);
   return data;
+}
+
+std::string ReadFileOfCorpus(const CorpusFile& file, const std::string& corpus) {
+  std::error_code ec;
+  const bool present = fs::exists(Where(file), ec);
+  if (!file.unpacked_sha256.empty()) {  // packed in the corpora folder
+    if (!present) Fail("{}", Missing(file, corpus));
+    return ReadPacked(Where(file), file.sha256, fs::path(CacheFolder()) / fs::path(file.path).stem(),
+                      file.unpacked_sha256, corpus);
+  }
+  if (present) return ReadChecked(Where(file), file.sha256, corpus);
+  if (const std::string packed = Bundled(file); !packed.empty()) {
+    return ReadPacked(packed, "", fs::path(CacheFolder()) / "bundled" / file.path, file.sha256, corpus);
+  }
+  Fail("{}", Missing(file, corpus));
 }
 
 }  // namespace
@@ -104,6 +131,7 @@ std::string CorporaFolder() {
                                        .lexically_normal()
                                        .string());
 }
+std::string BundledFolder() { return (fs::path(BPEBENCH_SOURCE_DIR) / "corpora" / "bundled").string(); }
 std::string ManifestPath() {
   return EnvOr("BPEBENCH_MANIFEST", (fs::path(BPEBENCH_SOURCE_DIR) / "corpora" / "manifest.tsv").string());
 }
@@ -152,11 +180,18 @@ const CorpusInfo& FindCorpus(const std::vector<CorpusInfo>& manifest, const std:
 
 std::string LoadCorpusText(const CorpusInfo& corpus) {
   std::string text;
-  for (const auto& file : corpus.files) {
-    text += file.unpacked_sha256.empty() ? ReadChecked(Where(file), file.sha256, corpus.name)
-                                         : ReadPacked(file, corpus.name);
-  }
+  for (const auto& file : corpus.files) text += ReadFileOfCorpus(file, corpus.name);
   return text;
+}
+
+std::string MissingCorpusReason(const CorpusInfo& corpus) {
+  std::error_code ec;
+  for (const auto& file : corpus.files) {
+    if (!fs::exists(Where(file), ec) && (!file.unpacked_sha256.empty() || Bundled(file).empty())) {
+      return Missing(file, corpus.name);
+    }
+  }
+  return "";
 }
 
 std::string LoadCorpusText(const std::string& name) {

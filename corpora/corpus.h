@@ -4,6 +4,8 @@
 //
 // Where things are looked for:
 //   corpora folder   $BPEBENCH_CORPORA, else ../shared/corpora beside the source checkout
+//   bundled copies   corpora/bundled/<file>.xz in the checkout: the default corpus ships with the
+//                    project, so a clone alone works; used for a file the corpora folder lacks
 //   manifest         $BPEBENCH_MANIFEST, else corpora/manifest.tsv in the source checkout
 //   unpack cache     $BPEBENCH_CACHE, else $XDG_CACHE_HOME/bpebench, else ~/.cache/bpebench
 #pragma once
@@ -32,6 +34,7 @@ struct CorpusInfo {
 };
 
 std::string CorporaFolder();
+std::string BundledFolder();
 std::string ManifestPath();
 std::string CacheFolder();
 
@@ -39,9 +42,14 @@ std::string CacheFolder();
 std::vector<CorpusInfo> LoadManifest();
 const CorpusInfo& FindCorpus(const std::vector<CorpusInfo>& manifest, const std::string& name);
 
-// The corpus text: its files joined, each checked against its sha256. An .xz file is unpacked once
-// into the cache folder (with `xz -dc`) and the unpacked copy checked on every load.
+// The corpus text: its files joined, each checked against its sha256. An .xz file (in the corpora
+// folder, or a bundled copy) is unpacked once into the cache folder (with `xz -dc`) and the unpacked
+// copy checked on every load.
 std::string LoadCorpusText(const CorpusInfo& corpus);
 std::string LoadCorpusText(const std::string& name);
+
+// Why a corpus cannot be loaded here ("corpus 'x': file 'y' is missing (looked in ...)"), or "" when
+// every file is present (the hashes are checked only on loading).
+std::string MissingCorpusReason(const CorpusInfo& corpus);
 
 }  // namespace bpe

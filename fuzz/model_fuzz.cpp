@@ -6,9 +6,9 @@
 #include <string_view>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/hf_json.h"
-#include "algorithms/core/model.h"
-#include "algorithms/core/tiktoken.h"
+#include "algorithms/formats/hf_json.h"
+#include "algorithms/formats/model_file.h"
+#include "algorithms/formats/tiktoken.h"
 #include "algorithms/core/vocabulary.h"
 #include "fuzz/fuzz_util.h"
 

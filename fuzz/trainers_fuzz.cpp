@@ -2,7 +2,7 @@
 // every registered trainer gives the reference trainer's merge list and stop reason.
 #include <string>
 
-#include "algorithms/core/registry.h"
+#include "algorithms/registry.h"
 #include "fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

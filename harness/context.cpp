@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "algorithms/core/parallel.h"
+#include "algorithms/runtime/parallel.h"
 
 #include <unistd.h>
 

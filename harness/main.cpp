@@ -8,21 +8,18 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
-#include <atomic>
-#include <charconv>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <set>
-#include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/memory.h"
-#include "algorithms/core/registry.h"
-#include "algorithms/core/tiktoken.h"
+#include "algorithms/formats/tiktoken.h"
+#include "algorithms/registry.h"
+#include "algorithms/runtime/memory.h"
+#include "cli/args.h"
+#include "cli/search_paths.h"
 #include "harness/context.h"
+#include "harness/progress.h"
 #include "harness/sweep.h"
 
 namespace bpe::harness {
@@ -76,108 +73,6 @@ second Ctrl-C stops at once and leaves only FILE.partial.
 Progress (what is running, how many of how many, elapsed, time left) goes to stderr.
 )";
 
-template <typename T>
-std::vector<T> ParseList(const std::string& flag, const std::string& text) {
-  std::vector<T> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if constexpr (std::is_same_v<T, std::string>) {
-      out.push_back(item);
-    } else {
-      T v{};
-      auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-      if (item.empty() || ec != std::errc() || end != item.data() + item.size() || v <= 0) {
-        Fail("{}: '{}' is not a positive whole number", flag, item);
-      }
-      out.push_back(v);
-    }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
-double ParseDouble(const std::string& flag, const std::string& text) {
-  try {
-    size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used == text.size() && v >= 0) return v;
-  } catch (const std::exception&) {
-  }
-  Fail("{}: '{}' is not a non-negative number", flag, text);
-}
-
-// Progress on stderr while the benchmarks run. Repetitions are interleaved at random (see Main), so
-// benchmarks finish out of order: a line when each finishes, and every 10 s a line naming what is
-// being measured, how many are complete, the time spent and an estimate of the time left.
-class Progress : public ProgressSink {
- public:
-  void Start(const Plan& plan) {
-    plan_ = &plan;
-    for (const auto& r : plan.runs) total_s_ += r.estimate_s;
-    start_ = std::chrono::steady_clock::now();
-    ticker_ = std::jthread([this](std::stop_token stop) {
-      std::mutex mu;
-      std::unique_lock lock(mu);
-      std::condition_variable_any cv;
-      while (true) {
-        cv.wait_for(lock, stop, std::chrono::seconds(10), [] { return false; });
-        if (stop.stop_requested()) return;
-        Print("running");
-      }
-    });
-  }
-  void Running(size_t index) override { current_ = index; }
-  void Finished(const std::string& run_name) {
-    for (size_t i = 0; i < plan_->runs.size(); ++i) {  // our name, before Google Benchmark's suffixes
-      const std::string& planned = plan_->runs[i].name;
-      if (run_name != planned && run_name.rfind(planned + "/", 0) != 0) continue;
-      bool first;
-      {
-        std::lock_guard lock(mu_);
-        first = finished_.insert(i).second;
-      }
-      if (first) Print("done " + planned);
-    }
-  }
-  void Stop() { ticker_ = {}; }
-
- private:
-  void Print(const std::string& what) {
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const size_t current = current_;
-    const std::string detail =
-        what == "running" && current < plan_->runs.size() ? "running " + plan_->runs[current].name : what;
-    std::lock_guard lock(mu_);
-    fmt::print(stderr, "[{}/{} complete] elapsed {:.0f} s, about {:.0f} s left: {}\n", finished_.size(),
-               plan_->runs.size(), elapsed, std::max(total_s_ - elapsed, 0.0), detail);
-  }
-
-  const Plan* plan_ = nullptr;
-  std::chrono::steady_clock::time_point start_;
-  double total_s_ = 0;
-  std::atomic<size_t> current_{SIZE_MAX};
-  std::mutex mu_;              // guards finished_ and the output
-  std::set<size_t> finished_;
-  std::jthread ticker_;
-};
-
-class ProgressReporter : public benchmark::ConsoleReporter {
- public:
-  explicit ProgressReporter(Progress& progress) : progress_(progress) {}
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      progress_.Finished(run.run_name.str());  // aggregates only, for most: DisplayAggregatesOnly
-    }
-  }
-
- private:
-  Progress& progress_;
-};
-
 extern "C" void OnInterrupt(int sig) {
   if (Interrupted()) {  // the second one: stop now
     std::signal(sig, SIG_DFL);
@@ -198,41 +93,20 @@ int Main(int argc, char** argv, const std::string& allocator) {
       std::thread::hardware_concurrency() > 1) {
     s.threads.push_back(static_cast<int>(std::thread::hardware_concurrency()));
   }
-  std::vector<char*> passthrough = {argv[0]};
-  std::string out_flag, out_path;
-  bool quick = false;
-  size_t adversarial_max = 1 << 20;
-  std::vector<std::pair<std::string, std::string>> explicit_values;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kHelp, stdout);
-      return 0;
-    }
-    if (a.rfind("--benchmark_", 0) == 0) {
-      passthrough.push_back(argv[i]);
-      continue;
-    }
-    if (a == "--quick") {
-      quick = true;
-      continue;
-    }
-    if (a == "--no-peers") {
-      s.peers = false;
-      continue;
-    }
-    std::string value;
-    if (const size_t eq = a.find('='); eq != std::string::npos) {
-      value = a.substr(eq + 1);
-      a = a.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      Fail("option {} needs a value (see --help)", a);
-    }
-    explicit_values.emplace_back(a, value);
+  const std::vector<std::string> argv_list(argv + 1, argv + argc);
+  if (std::find(argv_list.begin(), argv_list.end(), "--help") != argv_list.end() ||
+      std::find(argv_list.begin(), argv_list.end(), "-h") != argv_list.end()) {
+    std::fputs(kHelp, stdout);
+    return 0;
   }
-  if (quick) {
+  const cli::Args args(argv_list,
+                       {"--corpora", "--vocab-sizes", "--threads", "--pretokenizer", "--budget",
+                        "--repetitions", "--min-time", "--adversarial-max", "--production-vocabs",
+                        "--algorithms", "--out"},
+                       {"--quick", "--no-peers"}, "--benchmark_");
+  if (!args.positional().empty()) Fail("unexpected argument '{}' (see --help)", args.positional()[0]);
+  size_t adversarial_max = 1 << 20;
+  if (args.Has("--quick")) {  // explicit options below override these
     s.vocab_sizes = {1000, 5000};
     s.repetitions = 3;
     s.min_time_s = 0.05;
@@ -240,65 +114,65 @@ int Main(int argc, char** argv, const std::string& allocator) {
     adversarial_max = 64 << 10;
     s.piece_bytes = {16, 64, 256, 1024};
   }
-  for (const auto& [a, value] : explicit_values) {  // explicit options override --quick
-    if (a == "--corpora") s.corpora = ParseList<std::string>(a, value);
-    else if (a == "--vocab-sizes") s.vocab_sizes = ParseList<uint32_t>(a, value);
-    else if (a == "--threads") s.threads = ParseList<int>(a, value);
-    else if (a == "--pretokenizer") s.pretokenizer = value;
-    else if (a == "--algorithms") s.algorithms = ParseList<std::string>(a, value);
-    else if (a == "--production-vocabs") {
-      s.production_vocabs = value == "none" ? std::vector<std::string>{} : ParseList<std::string>(a, value);
-      for (const auto& v : s.production_vocabs) {
-        if (!IsTiktokenName(v)) Fail("--production-vocabs: unknown vocabulary '{}' (gpt2, cl100k_base, o200k_base)", v);
-      }
-    }
-    else if (a == "--budget") s.budget_s = ParseDouble(a, value);
-    else if (a == "--repetitions") s.repetitions = ParseList<int>(a, value).at(0);
-    else if (a == "--min-time") s.min_time_s = ParseDouble(a, value);
-    else if (a == "--adversarial-max") adversarial_max = static_cast<size_t>(ParseDouble(a, value));
-    else if (a == "--out") out_path = value;
-    else Fail("unknown option '{}' (see --help)", a);
+  s.peers = !args.Has("--no-peers");
+  s.corpora = args.List("--corpora", s.corpora);
+  const auto vocab_sizes = args.UintList("--vocab-sizes", {}, 256, 1u << 24);
+  if (!vocab_sizes.empty()) s.vocab_sizes.assign(vocab_sizes.begin(), vocab_sizes.end());
+  const auto threads = args.UintList("--threads", {}, 1, 256);
+  if (!threads.empty()) s.threads.assign(threads.begin(), threads.end());
+  s.pretokenizer = args.Get("--pretokenizer", s.pretokenizer);
+  s.algorithms = args.List("--algorithms", s.algorithms);
+  if (args.Get("--production-vocabs") == "none") {
+    s.production_vocabs.clear();
+  } else {
+    s.production_vocabs = args.List("--production-vocabs", s.production_vocabs);
   }
+  for (const auto& v : s.production_vocabs) {
+    if (!IsTiktokenName(v)) Fail("--production-vocabs: unknown vocabulary '{}' (gpt2, cl100k_base, o200k_base)", v);
+  }
+  s.budget_s = args.Double("--budget", s.budget_s, 0);
+  s.repetitions = static_cast<int>(args.Uint("--repetitions", s.repetitions, 1, 1000));
+  s.min_time_s = args.Double("--min-time", s.min_time_s, 0);
+  adversarial_max = args.Uint("--adversarial-max", adversarial_max, 0, uint64_t{1} << 32);
+  std::string out_path = args.Get("--out");
   for (const std::string& a : s.algorithms) {
     bool known = a == "sentencepiece" || a == "hf_tokenizers" || a == "tiktoken";
     for (const auto& t : Trainers()) known |= a == t.name;
     for (const auto& e : Encoders()) known |= a == e.name;
     if (!known) Fail("--algorithms: unknown algorithm '{}' (bpebench list names ours; peers: sentencepiece, hf_tokenizers, tiktoken)", a);
   }
-  for (uint32_t v : s.vocab_sizes) {
-    if (v < 256) Fail("--vocab-sizes: {} is below the 256-byte alphabet", v);
-  }
   std::sort(s.vocab_sizes.begin(), s.vocab_sizes.end());
-  for (int t : s.threads) {
-    if (t > 256) Fail("--threads: {} is out of range (1..256)", t);
-  }
   std::erase_if(s.adversarial_bytes, [&](size_t b) { return b > adversarial_max; });
   if (adversarial_max == 0) s.piece_bytes.clear();
 
+  // Google Benchmark's own options, and the ones set here for it.
+  std::vector<std::string> bench_args = {argv[0]};
+  for (const std::string& a : args.passthrough()) {
+    // Results go to a temporary name and are renamed when Google Benchmark has closed the file, so
+    // the final name never holds a truncated file.
+    if (a.starts_with("--benchmark_out=")) {
+      out_path = a.substr(16);
+    } else {
+      bench_args.push_back(a);
+    }
+  }
   // Repetitions in random order across benchmarks: on a shared machine a slow spell then spreads
   // over all benchmarks instead of landing on every repetition of one (measured here: +58% on one
   // benchmark between two runs of one commit without it).
-  std::string interleave_flag = "--benchmark_enable_random_interleaving=true";
-  if (std::none_of(passthrough.begin(), passthrough.end(), [](const char* a) {
-        return std::string_view(a).starts_with("--benchmark_enable_random_interleaving");
+  if (std::none_of(bench_args.begin(), bench_args.end(), [](const std::string& a) {
+        return a.starts_with("--benchmark_enable_random_interleaving");
       })) {
-    passthrough.push_back(interleave_flag.data());
+    bench_args.push_back("--benchmark_enable_random_interleaving=true");
   }
-  std::string format_flag = "--benchmark_out_format=json";
-  // Results go to a temporary name and are renamed when Google Benchmark has closed the file, so the
-  // final name never holds a truncated file.
-  for (char* a : passthrough) {
-    if (std::string_view(a).starts_with("--benchmark_out=")) out_path = std::string(a).substr(16);
+  if (!out_path.empty()) {
+    bench_args.push_back("--benchmark_out=" + out_path + ".partial");
+    bench_args.push_back("--benchmark_out_format=json");
   }
-  std::erase_if(passthrough, [](const char* a) { return std::string_view(a).starts_with("--benchmark_out="); });
-  if (!out_path.empty()) out_flag = "--benchmark_out=" + out_path + ".partial";
-  if (!out_flag.empty()) {
-    passthrough.push_back(out_flag.data());
-    passthrough.push_back(format_flag.data());
-  }
-  int pass_argc = static_cast<int>(passthrough.size());
-  benchmark::Initialize(&pass_argc, passthrough.data());
-  if (benchmark::ReportUnrecognizedArguments(pass_argc, passthrough.data())) return 2;
+  std::vector<char*> bench_argv;
+  for (std::string& a : bench_args) bench_argv.push_back(a.data());
+  int bench_argc = static_cast<int>(bench_argv.size());
+  benchmark::Initialize(&bench_argc, bench_argv.data());
+  if (benchmark::ReportUnrecognizedArguments(bench_argc, bench_argv.data())) return 2;
 
   AddBuildContext(allocator);
   AddScalingContext(*std::max_element(s.threads.begin(), s.threads.end()));
@@ -336,6 +210,7 @@ int Main(int argc, char** argv, const std::string& allocator) {
 int main(int argc, char** argv) {
   // First, before the sweep allocates; the line it returns goes into the results' context.
   const std::string allocator = bpe::TuneAllocator();
+  bpe::cli::UseDefaultSearchPaths();
   try {
     return bpe::harness::Main(argc, argv, allocator);
   } catch (const std::exception& e) {

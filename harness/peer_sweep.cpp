@@ -26,10 +26,10 @@
 #include <memory>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/file_io.h"
-#include "algorithms/core/hf_json.h"
-#include "algorithms/core/registry.h"
-#include "algorithms/core/text.h"
+#include "algorithms/runtime/file_io.h"
+#include "algorithms/formats/hf_json.h"
+#include "algorithms/registry.h"
+#include "algorithms/runtime/text.h"
 #include "algorithms/core/vocabulary.h"
 #include "harness/peers.h"
 #include "harness/sweep_internal.h"
@@ -281,7 +281,7 @@ void HfRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr
       continue;
     }
     const Vocabulary v(merges);
-    const std::vector<TokenId> expected = EncodeText(c->held_out, pre, *ours, v, 1);
+    const std::vector<TokenId> expected = EncodeText(c->held_out, pre, ours->make, v, 1);
     for (int t : s.threads) {
       const std::string name = fmt::format("{}/threads:{}", base, t);
       Budget& budget = budgets[t];

@@ -15,9 +15,9 @@
 #include <memory>
 
 #include "algorithms/core/model.h"
-#include "algorithms/core/registry.h"
-#include "algorithms/core/tiktoken.h"
-#include "algorithms/core/text.h"
+#include "algorithms/registry.h"
+#include "algorithms/formats/tiktoken.h"
+#include "algorithms/runtime/text.h"
 #include "algorithms/core/vocabulary.h"
 #include "corpora/corpus.h"
 
@@ -178,7 +178,7 @@ void AddEncodeBenchmark(Registrar& reg, const std::string& name, double single_s
                         const PreTokenizer& pre, const EncoderInfo& e, std::shared_ptr<const Vocabulary> vocab, int t,
                         size_t tokens, std::vector<std::pair<std::string, double>> stats, std::string label) {
   reg.Add(name, single_s, [c, &pre, &e, vocab, t, tokens, stats, label](benchmark::State& st) {
-    for (auto _ : st) benchmark::DoNotOptimize(EncodeText(c->held_out, pre, e, *vocab, t).data());
+    for (auto _ : st) benchmark::DoNotOptimize(EncodeText(c->held_out, pre, e.make, *vocab, t).data());
     st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->held_out.size()));
     st.counters["tokens_per_second"] =
         benchmark::Counter(static_cast<double>(tokens * st.iterations()), benchmark::Counter::kIsRate);
@@ -195,7 +195,7 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
   const std::string_view prefix = c->held_out.substr(0, pre.SafeBoundary(c->held_out, 8192));
   for (const auto& [vocab_size, merges] : models) {
     auto vocab = std::make_shared<const Vocabulary>(merges);
-    const auto expected_prefix = EncodeText(prefix, pre, reference, *vocab, 1);
+    const auto expected_prefix = EncodeText(prefix, pre, reference.make, *vocab, 1);
     uint64_t agreed_sum = 0;
     for (const auto& e : Encoders()) {
       if (!s.Selected(e.name)) continue;
@@ -230,7 +230,7 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
 }
 
 // tiktoken's vocabularies (gpt2, cl100k_base, o200k_base), loaded from the npm package's rank files
-// with merges derived from the ranks (algorithms/core/tiktoken.h): our encoders at production sizes,
+// with merges derived from the ranks (algorithms/formats/tiktoken.h): our encoders at production sizes,
 // each vocabulary with its own pattern, on the same held-out text. Checked before timing: every
 // encoder gives the same ids, naive agrees on a prefix, and, when tiktoken ran (peer_sweep.cpp), the
 // ids are tiktoken's own, token for token.
@@ -266,7 +266,7 @@ void ProductionBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const s
     }
     const PreTokenizer& pre = FindPreTokenizer(model->pretokenizer).get();
     const std::string_view prefix = c->held_out.substr(0, pre.SafeBoundary(c->held_out, 2048));
-    const auto expected_prefix = EncodeText(prefix, pre, FindEncoder(kReferenceEncoder), *vocab, 1);
+    const auto expected_prefix = EncodeText(prefix, pre, FindEncoder(kReferenceEncoder).make, *vocab, 1);
     const std::vector<TokenId>* theirs = s.peers ? TiktokenIds(c->name, name) : nullptr;
     if (!theirs) plan.notes.push_back(fmt::format("{} on {}: not checked against tiktoken (it did not run)", name, c->name));
     uint64_t agreed_sum = 0;

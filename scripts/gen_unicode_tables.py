@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes algorithms/core/unicode_tables.inc: the code point classes the regex pre-tokenizers need.
+"""Writes algorithms/pretokenizers/unicode_tables.inc: the code point classes the regex pre-tokenizers need.
 
 Classes: letter (\\p{L}), number (\\p{N}), whitespace (the Unicode White_Space property, which is what
 \\s means in Rust's regex crate and so in tiktoken). Generated from Python's unicodedata; the Unicode
@@ -92,4 +92,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "algorithms/core/unicode_tables.inc")
+    main(sys.argv[1] if len(sys.argv) > 1 else "algorithms/pretokenizers/unicode_tables.inc")

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Searches small random tiktoken-style rank files for a text on which pair semantics with merges
-derived from the ranks (bpebench: algorithms/core/tiktoken.h) and tiktoken's concatenation semantics
+derived from the ranks (bpebench: algorithms/formats/tiktoken.h) and tiktoken's concatenation semantics
 (merge the adjacent pair whose concatenation has the lowest rank; a piece that is a token is that
 token) give different tokens. Prints the first counter-example found, or how many rank files and
 strings it checked without finding one.

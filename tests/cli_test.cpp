@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "algorithms/core/file_io.h"
-#include "algorithms/core/tiktoken.h"
+#include "algorithms/runtime/file_io.h"
+#include "algorithms/formats/tiktoken.h"
 #include "corpora/corpus.h"
 #include "tests/test_util.h"
 
@@ -43,6 +43,7 @@ void ExpectError(const std::string& args, const std::string& needle) {
 }
 
 TEST(Cli, EveryTrainerWritesTheSameModelAndEveryEncoderTheSameIds) {
+  BPEBENCH_REQUIRE_CORPORA("udhr59");
   const std::string text = WriteTemp("alice.txt", test::CorpusSlice("gutenberg5", 120'000));
   std::string first_model;
   for (const auto& t : Trainers()) {
@@ -77,6 +78,7 @@ TEST(Cli, EveryTrainerWritesTheSameModelAndEveryEncoderTheSameIds) {
 }
 
 TEST(Cli, EncodeWritesOneLinePerFileInOrderAndStopsAtABadOne) {
+  BPEBENCH_REQUIRE_CORPORA("udhr59");
   const std::string model = test::TempDir() + "/multi.model";
   const std::string a = WriteTemp("multi_a.txt", test::CorpusSlice("gutenberg5", 20'000));
   const std::string b = WriteTemp("multi_b.txt", test::CorpusSlice("udhr59", 20'000));
@@ -138,6 +140,7 @@ TEST(Cli, HelpAndList) {
 }
 
 TEST(Cli, CorpusWritesTheCheckedText) {
+  BPEBENCH_REQUIRE_CORPORA("tinyshakespeare");
   const Result r = Cli("corpus tinyshakespeare");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, LoadCorpusText("tinyshakespeare"));
@@ -166,8 +169,8 @@ TEST(Cli, ExportWritesTokenizerJsonAtomicallyOrSaysWhy) {
 }
 
 TEST(Cli, TiktokenVocabulariesGiveTiktokensIds) {
-  if (!std::filesystem::exists(TiktokenDir() + "/cl100k_base.json")) {
-    GTEST_SKIP() << "no tiktoken rank files in " << TiktokenDir() << " (scripts/setup installs them)";
+  if (FindTiktokenFile("cl100k_base").empty()) {
+    GTEST_SKIP() << "no tiktoken rank files in the search path (scripts/setup installs them)";
   }
   const std::string text = WriteTemp("hello.txt", "Hello world");
   // Well-known ids: tiktoken.get_encoding(name).encode_ordinary("Hello world").

@@ -27,6 +27,9 @@ TEST(Sha256, KnownVectors) {
 
 TEST(Manifest, ListsTheSharedCorporaAndTheyAllVerify) {
   const auto manifest = LoadManifest();
+  std::vector<std::string> all;
+  for (const auto& c : manifest) all.push_back(c.name);
+  BPEBENCH_REQUIRE_CORPORA(all);
   std::vector<std::string> names;
   for (const auto& c : manifest) names.push_back(c.name);
   for (const char* expected : {"gutenberg5", "tinyshakespeare", "gutenberg93", "udhr59", "zh_sanguo",
@@ -100,6 +103,35 @@ TEST_F(ScratchCorpora, DamagedManifestNamesTheLine) {
 
 TEST_F(ScratchCorpora, UnknownCorpusListsTheKnownOnes) {
   EXPECT_NE(ErrorOf("nope").find("unknown corpus 'nope' (known: tiny, gone)"), std::string::npos);
+}
+
+// A clone with no ../shared beside it: the default corpus comes from its bundled copy, checked
+// against the manifest's sha256; a shared corpus is a clear error naming the file and the folder.
+TEST(BundledCorpus, TheDefaultCorpusLoadsWithoutTheSharedFolder) {
+  const std::string empty = test::TempDir() + "/no-corpora";
+  const std::string cache = test::TempDir() + "/bundled-cache";
+  fs::create_directories(empty);
+  fs::remove_all(cache);
+  setenv("BPEBENCH_CORPORA", empty.c_str(), 1);
+  setenv("BPEBENCH_CACHE", cache.c_str(), 1);
+  const auto manifest = LoadManifest();
+  EXPECT_EQ(MissingCorpusReason(FindCorpus(manifest, kDefaultCorpus)), "");
+  const std::string text = LoadCorpusText(kDefaultCorpus);
+  EXPECT_EQ(text.size(), FindCorpus(manifest, kDefaultCorpus).bytes());
+  EXPECT_EQ(LoadCorpusText(kDefaultCorpus), text);  // the second load reads the unpacked cache
+  const std::string why = MissingCorpusReason(FindCorpus(manifest, "udhr59"));
+  EXPECT_NE(why.find("corpus 'udhr59'"), std::string::npos) << why;
+  EXPECT_NE(why.find(empty), std::string::npos) << why;
+  std::string error;
+  try {
+    LoadCorpusText("udhr59");
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  EXPECT_EQ(error, why);
+  unsetenv("BPEBENCH_CORPORA");
+  unsetenv("BPEBENCH_CACHE");
+  fs::remove_all(cache);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/short_key.h"
+#include "algorithms/encoders/short_key.h"
 #include "algorithms/core/vocabulary.h"
 #include "tests/test_util.h"
 
@@ -147,6 +147,7 @@ TEST(CachedEncoder, ReportsItsHitRateAndHitsOnNaturalText) {
 }
 
 TEST_P(EncoderTest, MatchesReferenceOnCorporaWithModelsOfSeveralSizes) {
+  BPEBENCH_REQUIRE_CORPORA("udhr59", "lua");
   for (const std::string corpus : {"gutenberg5", "udhr59", "lua"}) {
     // Train on one slice, encode held-out text that follows it.
     const std::string all = test::CorpusSlice(corpus, 260'000);
@@ -165,6 +166,7 @@ TEST_P(EncoderTest, MatchesReferenceOnCorporaWithModelsOfSeveralSizes) {
 }
 
 TEST_P(EncoderTest, MatchesReferenceOnRandomBytes) {
+  BPEBENCH_REQUIRE_CORPORA("zh_sanguo");
   const Vocabulary v(test::TrainModel(Count(test::CorpusSlice("zh_sanguo", 100'000), "gpt2"), 800));
   std::mt19937_64 rng(42);
   for (int round = 0; round < 300; ++round) {
@@ -215,12 +217,13 @@ TEST_P(EncoderTest, EmptyModelGivesBytes) {
 }
 
 TEST_P(EncoderTest, ThreadCountDoesNotChangeIds) {
+  BPEBENCH_REQUIRE_CORPORA("tinyshakespeare");
   const std::string text = test::CorpusSlice("tinyshakespeare", 200'000);
   const Vocabulary v(test::TrainModel(Count(text.substr(0, 100'000), "gpt2"), 1000));
   const auto& info = FindEncoder(GetParam());
-  const auto one = EncodeText(text, FindPreTokenizer("gpt2").get(), info, v, 1);
+  const auto one = EncodeText(text, FindPreTokenizer("gpt2").get(), info.make, v, 1);
   for (int threads : {2, 3, 8}) {
-    EXPECT_EQ(EncodeText(text, FindPreTokenizer("gpt2").get(), info, v, threads), one) << threads;
+    EXPECT_EQ(EncodeText(text, FindPreTokenizer("gpt2").get(), info.make, v, threads), one) << threads;
   }
 }
 

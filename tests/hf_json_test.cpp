@@ -8,7 +8,7 @@
 #include <set>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/hf_json.h"
+#include "algorithms/formats/hf_json.h"
 #include "tests/test_util.h"
 
 namespace bpe {

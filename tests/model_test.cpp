@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/file_io.h"
-#include "algorithms/core/model.h"
+#include "algorithms/runtime/file_io.h"
+#include "algorithms/formats/model_file.h"
 #include "tests/test_util.h"
 
 namespace bpe {

@@ -1,8 +1,8 @@
-// RunParallel (algorithms/core/parallel.h): every task runs once, task 0 on the caller, exceptions
+// RunParallel (algorithms/runtime/parallel.h): every task runs once, task 0 on the caller, exceptions
 // reach the caller, and the pool survives what callers do to it (sleeping past the spin time,
 // nesting, two callers at once, more tasks than cores). Signal: rounds between two tasks.
 // TuneAllocator (memory.h): what it sets, and when it leaves malloc alone.
-#include "algorithms/core/parallel.h"
+#include "algorithms/runtime/parallel.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "algorithms/core/memory.h"
+#include "algorithms/runtime/memory.h"
 
 namespace bpe {
 namespace {

@@ -288,7 +288,7 @@ class HarnessPeers(unittest.TestCase):
             env.pop("GLIBC_TUNABLES", None)
             data = self.sweep(env=env)
         self.assertIn("node is not on PATH", data["context"]["bpebench_peers"])
-        # The release harness sets malloc's thresholds (algorithms/core/memory.h) and says so.
+        # The release harness sets malloc's thresholds (algorithms/runtime/memory.h) and says so.
         self.assertEqual(data["context"]["bpebench_allocator"],
                          "glibc malloc, mmap threshold 64 MiB, trim threshold 128 MiB")
         errors = {b["name"]: b.get("error_message", "") for b in data["benchmarks"] if b.get("error_occurred")}

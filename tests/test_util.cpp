@@ -8,10 +8,14 @@
 #include <map>
 #include <mutex>
 
-#include "algorithms/core/file_io.h"
+#include "algorithms/runtime/file_io.h"
+#include "cli/search_paths.h"
 #include "corpora/corpus.h"
 
 namespace bpe::test {
+
+// The tests find tiktoken's rank files where the CLI does (the CLI they run sets the same path).
+const bool kSearchPathsSet = (cli::UseDefaultSearchPaths(), true);
 
 std::vector<std::string> SmallCorpusNames() {
   std::vector<std::string> names;
@@ -19,6 +23,25 @@ std::vector<std::string> SmallCorpusNames() {
     if (c.files[0].unpacked_sha256.empty()) names.push_back(c.name);
   }
   return names;
+}
+
+std::vector<std::string> PresentCorpora(const std::vector<std::string>& names) {
+  std::vector<std::string> present;
+  const auto manifest = LoadManifest();
+  for (const auto& name : names) {
+    if (MissingCorpusReason(FindCorpus(manifest, name)).empty()) present.push_back(name);
+  }
+  return present;
+}
+
+std::string MissingCorpora(const std::vector<std::string>& names) {
+  std::string why;
+  const auto manifest = LoadManifest();
+  for (const auto& name : names) {
+    const std::string reason = MissingCorpusReason(FindCorpus(manifest, name));
+    if (!reason.empty()) why += (why.empty() ? "" : "; ") + reason;
+  }
+  return why;
 }
 
 std::string CorpusSlice(const std::string& name, size_t bytes) {
@@ -52,7 +75,7 @@ WordCounts Count(const std::string& text, const std::string& pretokenizer, int t
 
 std::vector<TokenId> EncodeWith(const std::string& encoder, const Vocabulary& vocab,
                                 const std::string& pretokenizer, std::string_view text) {
-  return EncodeText(text, FindPreTokenizer(pretokenizer).get(), FindEncoder(encoder), vocab, 1);
+  return EncodeText(text, FindPreTokenizer(pretokenizer).get(), FindEncoder(encoder).make, vocab, 1);
 }
 
 std::string RandomText(std::mt19937_64& rng, size_t length, const std::string& alphabet) {

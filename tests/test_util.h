@@ -6,14 +6,27 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/core/registry.h"
-#include "algorithms/core/text.h"
+#include "algorithms/registry.h"
+#include "algorithms/runtime/text.h"
 #include "algorithms/core/types.h"
+
+// A test that needs corpora from ../shared/corpora (all but the bundled gutenberg5) skips with the
+// reason when one is not here, rather than pass without it.
+#define BPEBENCH_REQUIRE_CORPORA(...)                                                  \
+  do {                                                                                 \
+    if (const std::string why = ::bpe::test::MissingCorpora({__VA_ARGS__}); !why.empty()) { \
+      GTEST_SKIP() << why;                                                             \
+    }                                                                                  \
+  } while (0)
 
 namespace bpe::test {
 
 // Every corpus in the manifest except the big packed one (its slice is taken separately).
 std::vector<std::string> SmallCorpusNames();
+// Those of `names` that can be loaded here.
+std::vector<std::string> PresentCorpora(const std::vector<std::string>& names);
+// Why some of `names` cannot be loaded here (which file, where it was looked for), or "".
+std::string MissingCorpora(const std::vector<std::string>& names);
 
 // The first `bytes` of a corpus, cut back to a line end (cached per process).
 std::string CorpusSlice(const std::string& name, size_t bytes);

@@ -10,8 +10,8 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/model.h"
-#include "algorithms/core/tiktoken.h"
+#include "algorithms/formats/model_file.h"
+#include "algorithms/formats/tiktoken.h"
 #include "algorithms/core/vocabulary.h"
 #include "tests/test_util.h"
 
@@ -139,8 +139,8 @@ class TiktokenVocabularies : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(TiktokenVocabularies, EveryEncoderGivesTiktokensIds) {
   const std::string name = GetParam();
-  if (!std::filesystem::exists(TiktokenDir() + "/" + name + ".json")) {
-    GTEST_SKIP() << "no rank file in " << TiktokenDir() << " (scripts/setup installs the npm tiktoken package)";
+  if (FindTiktokenFile(name).empty()) {
+    GTEST_SKIP() << "no " << name << " rank file in the search path (scripts/setup installs the npm tiktoken package)";
   }
   const Model m = LoadTiktoken(name);
   const Vocabulary vocab(m.merges);
@@ -151,13 +151,14 @@ TEST_P(TiktokenVocabularies, EveryEncoderGivesTiktokensIds) {
   const TiktokenReference reference(m);
   const PreTokenizer& pre = FindPreTokenizer(m.pretokenizer).get();
   std::string text;
+  BPEBENCH_REQUIRE_CORPORA(test::SmallCorpusNames());
   for (const auto& corpus : test::SmallCorpusNames()) text += test::CorpusSlice(corpus, 60'000);
   text += "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa " + std::string(300, ' ') + "x 1234567 'S 'll\r\n\r\n";
   std::vector<uint32_t> want;
   pre.ForEachPiece(text, [&](std::string_view p) { reference.EncodePiece(p, want); });
   for (const auto& e : Encoders()) {
     if (e.name == kReferenceEncoder) continue;  // O(merges x length): the slice below checks it
-    std::vector<TokenId> ids = EncodeText(text, pre, e, vocab, 2);
+    std::vector<TokenId> ids = EncodeText(text, pre, e.make, vocab, 2);
     std::vector<uint32_t> got(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) got[i] = m.ExternalId(ids[i]);
     ASSERT_EQ(got.size(), want.size()) << e.name;
@@ -167,7 +168,7 @@ TEST_P(TiktokenVocabularies, EveryEncoderGivesTiktokensIds) {
   const std::string small = text.substr(0, 3000);
   std::vector<uint32_t> want_small;
   pre.ForEachPiece(small, [&](std::string_view p) { reference.EncodePiece(p, want_small); });
-  std::vector<TokenId> naive = EncodeText(small, pre, FindEncoder(kReferenceEncoder), vocab, 1);
+  std::vector<TokenId> naive = EncodeText(small, pre, FindEncoder(kReferenceEncoder).make, vocab, 1);
   std::vector<uint32_t> naive_ext;
   for (TokenId id : naive) naive_ext.push_back(m.ExternalId(id));
   EXPECT_EQ(naive_ext, want_small);
@@ -177,7 +178,7 @@ TEST_P(TiktokenVocabularies, DotTiktokenFileGivesTheSameModel) {
   // OpenAI's .tiktoken format ("<base64> <rank>" lines), written from the npm JSON rank file's
   // tokens, must load as the identical model (same merges, same ids).
   const std::string name = GetParam();
-  if (!std::filesystem::exists(TiktokenDir() + "/" + name + ".json")) GTEST_SKIP() << "no rank file";
+  if (FindTiktokenFile(name).empty()) GTEST_SKIP() << "no " << name << " rank file in the search path";
   const Model m = LoadTiktoken(name);
   const Vocabulary vocab(m.merges);
   std::vector<std::string> lines(vocab.size());

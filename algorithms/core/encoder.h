@@ -3,6 +3,7 @@
 // thread; make one per thread from the registry's factory (cheap).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,5 +41,8 @@ class Encoder {
  private:
   const Vocabulary& vocab_;
 };
+
+// Makes an encoder over a prepared vocabulary; the registry holds one per algorithm.
+using EncoderFactory = std::unique_ptr<Encoder> (*)(const Vocabulary&);
 
 }  // namespace bpe

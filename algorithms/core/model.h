@@ -1,15 +1,6 @@
-// A model: the ordered merge list plus the name of the pre-tokenizer it was trained with, and its
-// file format. Files are plain text, deterministic (the same model gives byte-identical files: no
-// timestamps), and self-checking (a merge count up front, a checksum and an end marker at the back),
-// so a truncated, corrupt or foreign file is a clear error rather than a wrong tokenizer.
-//
-//   bpebench-model 1
-//   pretokenizer gpt2
-//   merges 2
-//   104 101
-//   256 108
-//   checksum 8c0f2a1b3d4e5f60
-//   end
+// A model: the ordered merge list and the name of the pre-tokenizer it was trained with, plus, for
+// vocabularies made elsewhere, the ids they give their tokens. The file formats that hold models are
+// in algorithms/formats/.
 #pragma once
 
 #include <string>
@@ -35,16 +26,5 @@ struct Model {
   static constexpr TokenId kNoToken = UINT32_MAX;
   std::vector<TokenId> InternalIds() const;
 };
-
-// Models with external ids (tiktoken vocabularies) are read from their own files and not written as
-// bpebench models: SerializeModel throws for them.
-std::string SerializeModel(const Model& model);
-// Parses and validates (known pre-tokenizer, merges refer to existing ids, no pair twice).
-// `source` names the file in error messages.
-Model ParseModel(std::string_view bytes, std::string_view source);
-
-Model LoadModel(const std::string& path);
-// Writes to a temporary file beside `path` and renames it into place: never a truncated model.
-void SaveModel(const Model& model, const std::string& path);
 
 }  // namespace bpe

@@ -27,7 +27,7 @@
 
 #include "algorithms/core/encoder.h"
 #include "algorithms/core/error.h"
-#include "algorithms/core/short_key.h"
+#include "algorithms/encoders/short_key.h"
 
 namespace bpe {
 

@@ -18,7 +18,7 @@
 #include <memory>
 
 #include "algorithms/core/encoder.h"
-#include "algorithms/core/short_key.h"
+#include "algorithms/encoders/short_key.h"
 #include "algorithms/encoders/backtrack.h"
 
 namespace bpe {

@@ -16,7 +16,7 @@
 #endif
 
 #include "algorithms/core/pretokenizer.h"
-#include "algorithms/core/unicode.h"
+#include "algorithms/pretokenizers/unicode.h"
 
 namespace bpe::block_scan {
 

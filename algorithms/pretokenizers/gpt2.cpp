@@ -18,7 +18,7 @@
 // block that a White_Space code point of several bytes overlaps (rare in text), and the tests hold
 // it to PieceEnd and to PCRE2.
 #include "algorithms/core/pretokenizer.h"
-#include "algorithms/core/unicode.h"
+#include "algorithms/pretokenizers/unicode.h"
 #include "algorithms/pretokenizers/block_scan.h"
 
 namespace bpe {

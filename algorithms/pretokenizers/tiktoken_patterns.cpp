@@ -17,7 +17,7 @@
 // upper-case run) is resolved in one forward pass by remembering the last code point of the run that
 // the second class also accepts.
 #include "algorithms/core/pretokenizer.h"
-#include "algorithms/core/unicode.h"
+#include "algorithms/pretokenizers/unicode.h"
 #include "algorithms/pretokenizers/block_scan.h"
 
 namespace bpe {

@@ -19,6 +19,7 @@
 
 #include "algorithms/core/error.h"
 #include "algorithms/core/trainer.h"
+#include "algorithms/trainers/pair_queue.h"
 #include "algorithms/trainers/occurrences.h"
 
 namespace bpe {

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/parallel.h"
+#include "algorithms/runtime/parallel.h"
 #include "algorithms/core/types.h"
 
 namespace bpe::occurrences {
@@ -55,8 +55,7 @@ inline void LayOut(std::vector<Symbol>& sym, std::string_view piece, uint32_t at
 // larger blocks are allocated one by one, so that the memory of a huge list (one long piece) goes
 // back to malloc for any size when it is freed. One std::vector per pair cost a malloc, a copy into
 // fresh memory (and its page faults) at every growth and a free per pair gone: about a fifth of
-// `linked`'s time on gutenberg93 (perf; 0.79-0.84x the time with the pool, results/issue6/README.md,
-// round 9). Blocks never move but to grow, so a list taken out of its pair can be read while other
+// `linked`'s time on gutenberg93 (perf; 0.79-0.84x the time with the pool). Blocks never move but to grow, so a list taken out of its pair can be read while other
 // lists grow.
 class PositionPool {
  public:
@@ -327,7 +326,7 @@ struct MergeChanges {
 
 // How far ahead a visit prefetches. In-process on gutenberg93 (vocab 30000, `linked` from word
 // counts, 11 alternated runs, medians): 186 ms against 206 ms without prefetching; 8, 32 and 64
-// ahead measured the same as 16 (results/issue6/README.md, round 8).
+// ahead measured the same as 16.
 inline constexpr size_t kPrefetchAhead = 16;
 
 // Visits `where` (the recorded positions of (a,b), ascending) in `table`'s pieces: every live
@@ -368,7 +367,7 @@ inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_
   // are asked for. The addresses are computed as integers: at the array's ends they lie outside it,
   // which a prefetch may (it never faults), but pointer arithmetic may not. Bounding them instead
   // took 1.14x the time (in-process, gutenberg93, vocab 30000), where prefetching i-1 and i+2
-  // rather than i and i+1 took 0.91-0.93x (results/issue6/README.md, round 9).
+  // rather than i and i+1 took 0.91-0.93x.
   const uintptr_t symbols = reinterpret_cast<uintptr_t>(sym.data());
   auto prefetch_symbol = [&](size_t k) {
     const uintptr_t s = symbols + where[k] * sizeof(Symbol);

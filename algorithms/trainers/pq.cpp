@@ -2,7 +2,7 @@
 // (HF tokenizers, fastBPE). Data:
 //   - pair -> live count (64-bit),
 //   - pair -> ids of the words that contain it (may hold stale ids; a per-word stamp skips repeats),
-//   - a priority queue of (count, pair) with lazy invalidation (trainer.h's LazyPairQueue: a heap
+//   - a priority queue of (count, pair) with lazy invalidation (pair_queue.h's LazyPairQueue: a heap
 //     for large counts, buckets for small ones): an entry whose count differs from the live count
 //     is updated to it when it surfaces, and a pair whose count grows gets a new entry, so the
 //     first valid entry popped is the true best by the tie rule.
@@ -13,6 +13,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "algorithms/core/trainer.h"
+#include "algorithms/trainers/pair_queue.h"
 
 namespace bpe {
 namespace {

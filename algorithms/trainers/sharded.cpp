@@ -2,7 +2,7 @@
 // into one shard per thread, as the fast multi-threaded C++ trainers split their words, and the
 // larger merges applied by all threads at once. A shard holds, for its pieces only, the symbols and the
 // pair -> {count, occurrence positions} table (occurrences.h): a pair's count is the sum of its
-// shards' counts, so there is no global count map. The queue (trainer.h's LazyPairQueue) is global.
+// shards' counts, so there is no global count map. The queue (pair_queue.h's LazyPairQueue) is global.
 //
 // The threads stay in one RunParallel call for the whole training. A merge, with the calling
 // thread as the leader:
@@ -29,7 +29,7 @@
 // word counts, 2 threads took 0.64-1.18x the time of one on gutenberg5 at vocab 10000 (3 MB;
 // 34 recorded positions a merge on average), 1.11-1.13x at vocab 50000 (40,000 more merges of a
 // few positions each) and 0.80-1.11x on gutenberg93 (63 MB) at vocab 30000: which end of the
-// range depends on the spell the VM is in (results/issue6/README.md, round 6).
+// range depends on the spell the VM is in.
 //
 // The counts are exact 64-bit sums whatever the sharding, and the queue picks by (count, pair), so
 // the merges are the same for every thread count and equal `naive`'s (tests/trainer_test.cpp).
@@ -42,8 +42,9 @@
 #include <thread>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/parallel.h"
+#include "algorithms/runtime/parallel.h"
 #include "algorithms/core/trainer.h"
+#include "algorithms/trainers/pair_queue.h"
 #include "algorithms/trainers/occurrences.h"
 
 namespace bpe {
@@ -68,7 +69,7 @@ struct alignas(kFalseSharingBytes) Shard {
 // shards; the leader applies a smaller one in every shard itself. In-process on gutenberg5,
 // 2 threads, 101 alternating runs, medians: with every merge in rounds 42.5 / 160 ms at vocab
 // 10000 / 50000; from 64 positions 39.0 / 95.8 ms; from 256, 40.3 / 107 ms; from 1024, 42.4 / 105
-// ms (results/issue6/README.md, round 6). The environment variable BPEBENCH_SHARDED_PARALLEL_FROM
+// ms. The environment variable BPEBENCH_SHARDED_PARALLEL_FROM
 // overrides it (the tests set 0 and a huge value, to take each path).
 constexpr size_t kParallelFrom = 64;
 

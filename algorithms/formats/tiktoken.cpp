@@ -1,4 +1,4 @@
-#include "algorithms/core/tiktoken.h"
+#include "algorithms/formats/tiktoken.h"
 
 #include <fmt/core.h>
 
@@ -11,10 +11,11 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/file_io.h"
-#include "algorithms/core/hf_json.h"
-#include "algorithms/core/json.h"
-#include "algorithms/core/registry.h"
+#include "algorithms/runtime/file_io.h"
+#include "algorithms/formats/hf_json.h"
+#include "algorithms/formats/json.h"
+#include "algorithms/formats/model_file.h"
+#include "algorithms/registry.h"
 #include "algorithms/core/types.h"
 
 namespace bpe {
@@ -180,18 +181,35 @@ std::string_view PretokenizerForName(std::string_view name) {
 
 bool IsTiktokenName(std::string_view name) { return !PretokenizerForName(name).empty(); }
 
-std::string TiktokenDir() {
-  if (const char* dir = std::getenv("BPEBENCH_TIKTOKEN_DIR"); dir && *dir) return dir;
-  return std::string(BPEBENCH_SOURCE_DIR) + "/harness/peers/node_modules/tiktoken/encoders";
+namespace {
+std::vector<std::string>& SearchPath() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+}  // namespace
+
+void SetTiktokenSearchPath(std::vector<std::string> dirs) { SearchPath() = std::move(dirs); }
+const std::vector<std::string>& TiktokenSearchPath() { return SearchPath(); }
+
+std::string FindTiktokenFile(std::string_view name) {
+  if (!IsTiktokenName(name)) return "";
+  const std::string file = (name == "r50k_base" ? std::string("gpt2") : std::string(name)) + ".json";
+  for (const std::string& dir : SearchPath()) {
+    const std::filesystem::path path = std::filesystem::path(dir) / file;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path, ec)) return path.string();
+  }
+  return "";
 }
 
 Model LoadTiktoken(std::string_view name) {
   if (!IsTiktokenName(name)) Fail("unknown tiktoken vocabulary '{}' (known: gpt2, r50k_base, cl100k_base, o200k_base)", name);
-  const std::string file = name == "r50k_base" ? "gpt2" : std::string(name);
-  const std::string path = TiktokenDir() + "/" + file + ".json";
-  if (!std::filesystem::exists(path)) {
-    Fail("{}: rank file {} not found (scripts/setup installs the npm tiktoken package there; or set "
-         "BPEBENCH_TIKTOKEN_DIR)", name, path);
+  const std::string path = FindTiktokenFile(name);
+  if (path.empty()) {
+    std::string looked;
+    for (const std::string& dir : SearchPath()) looked += (looked.empty() ? "" : ", ") + dir;
+    Fail("{}: no rank file found (looked in: {}; scripts/setup installs the npm tiktoken package, or set "
+         "BPEBENCH_TIKTOKEN_DIR)", name, looked.empty() ? "no folders: the search path is empty" : looked);
   }
   return ParseTiktokenJson(ReadFile(path), path);
 }

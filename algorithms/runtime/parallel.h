@@ -1,7 +1,7 @@
 // Running n tasks at once on the process's worker threads (word counting, its sort, encoding).
 //
 // Why a pool and not a thread per call: on a virtual machine a core that was idle is slow to come
-// back. Measured on the 2-vCPU VM (results/issue6/README.md, round 3): encoding gutenberg5's 312 KB
+// back. Measured on the 2-vCPU VM: encoding gutenberg5's 312 KB
 // held-out text on 2 threads started per call took 0.9-1.0x the 1-thread time, because the new
 // thread ran on a core whose cache another tenant had used and started late; the same split on a
 // worker that was still spinning from the last call took 1.5-1.8x. So the workers outlive the call

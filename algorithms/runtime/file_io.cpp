@@ -1,4 +1,4 @@
-#include "algorithms/core/file_io.h"
+#include "algorithms/runtime/file_io.h"
 
 #include <sys/resource.h>
 #include <unistd.h>

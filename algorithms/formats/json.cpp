@@ -1,4 +1,4 @@
-#include "algorithms/core/json.h"
+#include "algorithms/formats/json.h"
 
 #include <cctype>
 #include <charconv>

@@ -1,11 +1,11 @@
-#include "algorithms/core/hf_json.h"
+#include "algorithms/formats/hf_json.h"
 
 #include <fmt/core.h>
 
 #include <array>
 
 #include "algorithms/core/error.h"
-#include "algorithms/core/json.h"
+#include "algorithms/formats/json.h"
 #include "algorithms/core/vocabulary.h"
 #include "algorithms/core/types.h"
 

@@ -28,7 +28,7 @@ struct CategoryRange {
   Category cat;
 };
 
-#include "algorithms/core/unicode_tables.inc"
+#include "algorithms/pretokenizers/unicode_tables.inc"
 
 // What each category is in the patterns' terms.
 enum CategoryFlag : uint8_t {

@@ -1,4 +1,4 @@
-#include "algorithms/core/text.h"
+#include "algorithms/runtime/text.h"
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <algorithm>
@@ -6,7 +6,7 @@
 #include <atomic>
 #include <utility>
 
-#include "algorithms/core/parallel.h"
+#include "algorithms/runtime/parallel.h"
 
 namespace bpe {
 
@@ -37,15 +37,14 @@ void CountChunk(std::string_view chunk, const PreTokenizer& pre, PieceTable& tab
 // How many chunks per thread the text is cut into for counting: on gutenberg93 (63 MB) a chunk of
 // about 0.5 MB takes 3-4 ms, so the thread that finishes first waits that long at most. 64 against
 // 16 took 253 ms against 261 and 270 against 279 on 2 threads (in-process, 15 alternated runs each,
-// medians; round 10).
+// medians).
 constexpr size_t kChunksPerThread = 64;
 
 // Counts the text into one table per thread (views into text: no copies of the pieces yet). With
 // several threads the text is cut into kChunksPerThread chunks per thread, which the threads take in
 // turn, so that a thread whose chunks go slower (text that pre-tokenizes more slowly, or a core the
 // VM's host lends elsewhere for a while) takes fewer: with one half per thread, the halves of
-// gutenberg93 took 235 and 256 ms, and 2 threads waited for the slower one (results/issue6/README.md,
-// round 9). The tables are Padded: each insert writes its table's size.
+// gutenberg93 took 235 and 256 ms, and 2 threads waited for the slower one. The tables are Padded: each insert writes its table's size.
 std::vector<Padded<PieceTable>> CountParallel(std::string_view text, const PreTokenizer& pre, int threads) {
   const size_t workers = static_cast<size_t>(std::max(threads, 1));
   const auto chunks = SplitAtSafeBoundaries(text, pre, workers == 1 ? 1 : workers * kChunksPerThread);
@@ -117,8 +116,7 @@ void AppendEntries(const Table& table, std::vector<Entry>& out) {
 // std::sort of the entries took 19-20 ms of counting's 30 ms tail on gutenberg93 (173k distinct
 // pieces; std::sort of the prefixes alone took 11 ms). With this sort and the prefixes read ahead
 // (AppendEntries), the tail took 17-19 ms on 1 thread and 15-17 on 2, and CountWords 485 ms against
-// 508 on 1 thread and 269 against 292 on 2 (in-process, 15 alternated runs, medians;
-// results/issue6/README.md, round 10).
+// 508 on 1 thread and 269 against 292 on 2 (in-process, 15 alternated runs, medians).
 void SortEntries(std::vector<Entry>& entries) {
   const size_t n = entries.size();
   if (n > UINT32_MAX) {
@@ -180,8 +178,7 @@ size_t SortAndSum(std::vector<Entry>& entries) {
 }
 
 // Copies the first n entries' pieces and counts to out[0..n). The pieces lie scattered over the
-// text, so each is asked for a few entries ahead (in-process on gutenberg93, round 9 of
-// results/issue6/README.md).
+// text, so each is asked for a few entries ahead.
 void CopyOut(const std::vector<Entry>& entries, size_t n, WordCount* out) {
   constexpr size_t kAhead = 8;
   for (size_t i = 0; i < n; ++i) {
@@ -318,7 +315,7 @@ void EncodeChunk(std::string_view text, const PreTokenizer& pre, Encoder& encode
 }
 
 std::vector<TokenId> EncodeText(std::string_view text, const PreTokenizer& pre,
-                                const EncoderInfo& info, const Vocabulary& vocab, int threads) {
+                                EncoderFactory make_encoder, const Vocabulary& vocab, int threads) {
   const auto chunks = SplitAtSafeBoundaries(text, pre, static_cast<size_t>(std::max(threads, 1)));
   // One output vector per chunk, Padded (push_back writes the vector's end pointer). The
   // calling thread takes the first chunk and its vector becomes the result, so it reserves room for
@@ -326,7 +323,7 @@ std::vector<TokenId> EncodeText(std::string_view text, const PreTokenizer& pre,
   // the other chunks' ids are appended without moving it.
   std::vector<Padded<std::vector<TokenId>>> parts(chunks.size());
   RunParallel(chunks.size(), [&](size_t i) {
-    auto encoder = info.make(vocab);
+    auto encoder = make_encoder(vocab);
     parts[i].value.reserve((i == 0 ? text.size() : chunks[i].size()) / 3);
     EncodeChunk(chunks[i], pre, *encoder, parts[i].value);
   });

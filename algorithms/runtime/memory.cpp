@@ -1,4 +1,4 @@
-#include "algorithms/core/memory.h"
+#include "algorithms/runtime/memory.h"
 
 #include <fmt/core.h>
 

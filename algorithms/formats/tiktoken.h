@@ -18,6 +18,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "algorithms/core/model.h"
 
@@ -27,11 +28,16 @@ namespace bpe {
 // cl100k_base, o200k_base.
 bool IsTiktokenName(std::string_view name);
 
-// Where the JSON rank files are: $BPEBENCH_TIKTOKEN_DIR, else the npm package that scripts/setup
-// installs under harness/peers.
-std::string TiktokenDir();
+// The folders in which LoadTiktoken looks for the JSON rank files (<name>.json), in order. The
+// library knows no folder of its own: the programs set it (bpebench, the harness and the tests use
+// $BPEBENCH_TIKTOKEN_DIR, then the npm tiktoken package that scripts/setup installs under
+// harness/peers; see cli/search_paths.h).
+void SetTiktokenSearchPath(std::vector<std::string> dirs);
+const std::vector<std::string>& TiktokenSearchPath();
+// The rank file of a vocabulary name: the first folder of the search path that has it; "" if none.
+std::string FindTiktokenFile(std::string_view name);
 
-// Loads a vocabulary by name from TiktokenDir(); a missing file is an error that says how to get it.
+// Loads a vocabulary by name; a missing file is an error that says where it looked and how to get it.
 Model LoadTiktoken(std::string_view name);
 
 Model ParseTiktokenJson(std::string_view bytes, std::string_view source);

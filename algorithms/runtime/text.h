@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "algorithms/core/pretokenizer.h"
-#include "algorithms/core/registry.h"
+#include "algorithms/core/encoder.h"
 #include "algorithms/core/types.h"
 
 namespace bpe {
@@ -52,9 +52,9 @@ class WordCounter {
 
 // Encodes text: pre-tokenize, then encode each piece. With threads > 1 the text is split at safe
 // boundaries and each thread encodes one chunk with its own encoder instance; the result is
-// identical for every thread count.
+// identical for every thread count. `make_encoder` is a registry row's factory (EncoderInfo::make).
 std::vector<TokenId> EncodeText(std::string_view text, const PreTokenizer& pre,
-                                const EncoderInfo& encoder, const Vocabulary& vocab,
+                                EncoderFactory make_encoder, const Vocabulary& vocab,
                                 int threads = 1);
 
 // Encodes a whole chunk with one encoder instance (no threads); appends to out.

@@ -24,7 +24,7 @@ struct EncoderInfo {
   std::string_view name;
   std::string_view description;
   bool exact;  // produces the canonical ids (all registered encoders must)
-  std::unique_ptr<Encoder> (*make)(const Vocabulary&);
+  EncoderFactory make;
 };
 
 struct PreTokenizerInfo {

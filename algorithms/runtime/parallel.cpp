@@ -1,4 +1,4 @@
-#include "algorithms/core/parallel.h"
+#include "algorithms/runtime/parallel.h"
 
 #include <atomic>
 #include <chrono>
