@@ -47,7 +47,7 @@ commands:
 
 Every trainer produces the identical merge list and every encoder the identical ids (canonical
 BPE: ties go to the smallest (left id, right id) pair; byte-level, ids 0..255 are the bytes).
-The benchmark sweep is a separate program: scripts/bench (see README.md).
+The benchmark sweep is a separate program: scripts/bench (see docs/benchmarking.md).
 )";
 
 constexpr const char* kListHelp = R"(usage: bpebench list

@@ -1,5 +1,5 @@
-// Hostile input and interrupted runs, through the real `bpebench` binary: the rows of the README's
-// bad input table that cli_test.cpp does not already cover, and "nothing lost" (no truncated file
+// Hostile input and interrupted runs, through the real `bpebench` binary: the rows of the bad-input
+// table in docs/reliability.md that cli_test.cpp does not already cover, and "nothing lost" (no truncated file
 // under a final name after a full disk or a signal).
 #include <gtest/gtest.h>
 

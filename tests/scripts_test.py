@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Tests of the results tools: scripts/compare flags a real slowdown and nothing else, and
-scripts/plot.py draws the four figures and the CSV from the committed baseline."""
+"""Tests of the scripts: scripts/compare flags a real slowdown and nothing else, scripts/plot.py
+draws the figures and the CSV from the committed baseline, and scripts/semantics_search.py tells
+tiktoken's semantics from pair semantics."""
 import json
 import os
 import random
@@ -166,6 +167,41 @@ class Plot(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("cannot read", r.stderr)
+
+
+class SemanticsSearch(unittest.TestCase):
+    """scripts/semantics_search.py: tiktoken's concatenation semantics against pair semantics with
+    merges derived from the ranks (what bpebench does with rank files)."""
+
+    def setUp(self):
+        sys.path.insert(0, SCRIPTS)
+        import semantics_search
+        self.s = semantics_search
+
+    def test_the_two_semantics_differ_on_a_merge_list_written_by_hand(self):
+        # Ranks ab < bc < abc: concatenation reaches abc; with the listed pairs a+b, b+c and a+bc,
+        # abc is [ab, c] (the example of EncoderTest.PairSemanticsNotConcatenation).
+        ranks = {"a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4, "abc": 5}
+        self.assertEqual(self.s.concat_encode("abc", ranks), ["abc"])
+        self.assertEqual(self.s.pair_encode("abc", {("a", "b"): 3, ("b", "c"): 4, ("a", "bc"): 5}),
+                         ["ab", "c"])
+
+    def test_merges_derived_from_the_ranks_agree(self):
+        ranks = {"a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4, "abc": 5}
+        merges = self.s.derive(ranks)
+        self.assertEqual(merges, {("a", "b"): 3, ("b", "c"): 4, ("ab", "c"): 5})
+        for text in ("abc", "abcabc", "cba", "bcab"):
+            self.assertEqual(self.s.pair_encode(text, merges), self.s.concat_encode(text, ranks), text)
+
+    def test_a_token_no_merge_makes_is_refused(self):
+        # abc with no two-letter token below it ends in three parts [a, b, c]: no one merge makes it.
+        self.assertIsNone(self.s.derive({"a": 0, "b": 1, "c": 2, "abc": 3}))
+
+    def test_the_search_finds_no_counter_example(self):
+        r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "semantics_search.py"), "--trials", "200"],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no counter-example", r.stdout)
 
 
 if __name__ == "__main__":
