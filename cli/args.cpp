@@ -8,11 +8,15 @@ namespace bpe::cli {
 
 namespace {
 
-uint64_t ParseUint(const std::string& name, const std::string& s, uint64_t min, uint64_t max) {
+uint64_t ParseUint(const std::string& name, const std::string& s, uint64_t min, uint64_t max,
+                   const std::string& below_min = "") {
   uint64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec == std::errc::invalid_argument || end != s.data() + s.size()) {
     Fail("{} '{}' is not a whole number", name, s);
+  }
+  if (ec != std::errc::result_out_of_range && v < min && !below_min.empty()) {
+    Fail("{} {} is below {} ({}..{})", name, s, below_min, min, max);
   }
   if (ec == std::errc::result_out_of_range || v < min || v > max) {
     Fail("{} {} is out of range ({}..{})", name, s, min, max);
@@ -38,10 +42,15 @@ Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& va
       positional_.insert(positional_.end(), argv.begin() + i + 1, argv.end());
       break;
     }
+    if (a == "--help" || a == "-h") {
+      help_ = true;
+      return;
+    }
     const size_t eq = a.find('=');
     const bool inline_value = eq != std::string::npos;
     const std::string name(a, 0, inline_value ? eq : a.size());
     std::string value = inline_value ? a.substr(eq + 1) : std::string();
+    if (values_.count(name)) Fail("option {} is given more than once", name);
     if (flags.count(name)) {
       if (inline_value) Fail("option {} takes no value", name);
       values_.insert_or_assign(name, std::string(1, '1'));  // not = "1": GCC 12 warns falsely (-Wrestrict)
@@ -68,10 +77,11 @@ std::string Args::Required(const std::string& name) const {
   return it->second;
 }
 
-uint64_t Args::Uint(const std::string& name, uint64_t fallback, uint64_t min, uint64_t max) const {
+uint64_t Args::Uint(const std::string& name, uint64_t fallback, uint64_t min, uint64_t max,
+                    const std::string& below_min) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
-  return ParseUint(name, it->second, min, max);
+  return ParseUint(name, it->second, min, max, below_min);
 }
 
 double Args::Double(const std::string& name, double fallback, double min) const {

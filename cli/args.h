@@ -1,5 +1,5 @@
-// A small, strict command-line parser: every option must be known, every value well-formed and in
-// range, and every mistake is a bpe::Error with a one-line message.
+// A small, strict command-line parser: every option must be known and given once, every value
+// well-formed and in range, and every mistake is a bpe::Error with a one-line message.
 #pragma once
 
 #include <cstdint>
@@ -18,11 +18,16 @@ class Args {
   Args(const std::vector<std::string>& argv, const std::set<std::string>& valued,
        const std::set<std::string>& flags, const std::string& passthrough_prefix = "");
 
+  // --help or -h was given as an option (not as an option's value, nor after --); parsing stopped
+  // there.
+  bool help() const { return help_; }
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
   std::string Get(const std::string& name, const std::string& fallback = "") const;
   std::string Required(const std::string& name) const;
-  // An integer in [min, max]; the option's name and the range are in the error message.
-  uint64_t Uint(const std::string& name, uint64_t fallback, uint64_t min, uint64_t max) const;
+  // An integer in [min, max]; the option's name and the range are in the error message, and
+  // `below_min` (when given) says why a value below min is refused ("the 256-byte alphabet").
+  uint64_t Uint(const std::string& name, uint64_t fallback, uint64_t min, uint64_t max,
+                const std::string& below_min = "") const;
   // A number >= min (fractions allowed).
   double Double(const std::string& name, double fallback, double min) const;
   // A comma-separated list: of names, or of integers in [min, max].
@@ -36,6 +41,7 @@ class Args {
   std::map<std::string, std::string> values_;
   std::vector<std::string> positional_;
   std::vector<std::string> passthrough_;
+  bool help_ = false;
 };
 
 }  // namespace bpe::cli

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "algorithms/core/error.h"
@@ -24,6 +25,26 @@
 #include "corpora/corpus.h"
 
 namespace bpe::cli {
+
+// Bytes from files and names as a terminal should show them: control characters, DEL and bytes that
+// are not UTF-8 become \xNN, so a message is one line and cannot send escape sequences.
+std::string Printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const unicode::Decoded d = b < 0x80 ? unicode::Decoded{b, 1} : unicode::Decode(text, i);
+    if (b < 0x20 || b == 0x7F || d.cp == unicode::kInvalid) {
+      out += fmt::format("\\x{:02X}", b);
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, d.length));
+    i += d.length;
+  }
+  return out;
+}
+
 namespace {
 
 constexpr uint64_t kMaxVocab = uint64_t{1} << 24;
@@ -126,13 +147,6 @@ standard output.
                 tokens have the same bytes (HF maps a token string to one id); both are errors.
 )";
 
-bool WantsHelp(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") return true;
-  }
-  return false;
-}
-
 // Text input must be UTF-8 without NUL bytes unless --binary: a binary file passed by mistake
 // should not silently become a tokenizer. The file may arrive in blocks: a UTF-8 sequence cut by a
 // block boundary is held back (at most 3 bytes) and checked with the next block; offsets count from
@@ -184,11 +198,13 @@ class StreamCheck {
 std::string ReadInput(const std::vector<std::string>& files, bool binary) {
   std::string text;
   for (const auto& f : files) {
-    std::string data = ReadFile(f);
+    // Checked block by block, so a binary file (/dev/zero, say) is refused at its first block.
     StreamCheck check(f == "-" ? "standard input" : f, binary);
-    check.Add(data);
+    ReadFileInBlocks(f, 1 << 20, [&](std::string_view block) {
+      check.Add(block);
+      text += block;
+    });
     check.Finish();
-    text += data;
   }
   return text;
 }
@@ -217,15 +233,12 @@ int List() {
   return 0;
 }
 
-int Train(const std::vector<std::string>& argv) {
-  Args args(argv,
-            {"--vocab-size", "--output", "--algorithm", "--pretokenizer", "--min-frequency",
-             "--threads", "--corpus"},
-            {"--binary"});
-  const auto vocab = static_cast<uint32_t>(args.Uint("--vocab-size", 0, 0, kMaxVocab));
+int Train(const Args& args) {
   if (!args.Has("--vocab-size")) Fail("option --vocab-size is required (see --help)");
-  if (vocab < kByteAlphabet) Fail("--vocab-size {} is below the 256-byte alphabet", vocab);
-  const std::string output = args.Required("--output");
+  const auto vocab =
+      static_cast<uint32_t>(args.Uint("--vocab-size", 0, kByteAlphabet, kMaxVocab, "the 256-byte alphabet"));
+  // Checked before any work: a path that cannot be written fails now, not after the training.
+  const OutputFile output(args.Required("--output"), args.positional(), true);
   const TrainerInfo& trainer = FindTrainer(args.Get("--algorithm", "linked"));
   const PreTokenizerInfo& pre = FindPreTokenizer(args.Get("--pretokenizer", "gpt2"));
   TrainOptions options;
@@ -269,11 +282,12 @@ int Train(const std::vector<std::string>& argv) {
                p.merges_target, p.last_count, t);
   };
   TrainResult result = trainer.make()->Train(counts, options);
-  SaveModel({std::string(pre.name), result.merges}, output);
+  output.Write(SerializeModel({std::string(pre.name), result.merges}));
   fmt::print(stderr, "trained {} merges (vocabulary {}) with {} in {:.3f} s from {} bytes, {} distinct pieces, "
              "peak RSS {:.0f} MB; stopped: {}; wrote {}\n",
              result.merges.size(), kByteAlphabet + result.merges.size(), trainer.name, Seconds(start),
-             input_bytes, counts.size(), PeakRssBytes() / 1e6, StopReasonText(result.stop), output);
+             input_bytes, counts.size(), PeakRssBytes() / 1e6, StopReasonText(result.stop),
+             output.is_stdout() ? "the model to standard output" : output.path());
   if (result.stop != StopReason::kVocabSize) {
     fmt::print(stderr, "note: the vocabulary size {} was not reached\n", vocab);
   }
@@ -285,9 +299,19 @@ std::string OneInput(const Args& args) {
   return args.positional().empty() ? "-" : args.positional()[0];
 }
 
-int Encode(const std::vector<std::string>& argv) {
-  Args args(argv, {"--model", "--algorithm", "--threads", "--pretokenizer"}, {"--binary"});
-  const Model model = LoadAnyModel(args.Required("--model"), args.Get("--pretokenizer"));
+// LoadAnyModel, with a note when a file in the way hides a tiktoken vocabulary of the same name.
+Model LoadModelArg(const Args& args) {
+  const std::string spec = args.Required("--model");
+  std::error_code ec;
+  if (IsTiktokenName(spec) && std::filesystem::exists(spec, ec)) {
+    fmt::print(stderr, "bpebench: note: reading the file '{}' in this folder, not tiktoken's {} vocabulary "
+               "(give a path, such as ./{}, to silence this)\n", Printable(spec), spec, Printable(spec));
+  }
+  return LoadAnyModel(spec, args.Get("--pretokenizer"));
+}
+
+int Encode(const Args& args) {
+  const Model model = LoadModelArg(args);
   const EncoderInfo& encoder = FindEncoder(args.Get("--algorithm", "cached"));
   const int threads = static_cast<int>(args.Uint("--threads", 1, 1, kMaxThreads));
   std::vector<std::string> files = args.positional();
@@ -306,18 +330,27 @@ int Encode(const std::vector<std::string>& argv) {
       fmt::format_to(std::back_inserter(out), "{}", model.ExternalId(ids[i]));
     }
     out += '\n';
-    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-      Fail("cannot write the ids to standard output");
-    }
+    WriteStdout(out, "the ids");
   }
   return 0;
 }
 
-int Decode(const std::vector<std::string>& argv) {
-  Args args(argv, {"--model", "--pretokenizer"}, {});
-  const Model model = LoadAnyModel(args.Required("--model"), args.Get("--pretokenizer"));
+int Decode(const Args& args) {
+  const Model model = LoadModelArg(args);
   const std::vector<TokenId> internal = model.InternalIds();
-  const std::string input = ReadFile(OneInput(args));
+  // Read until the first byte that cannot be part of the ids (the parse below names it), so that a
+  // file that is not ids (/dev/zero, say) is refused at its first block.
+  std::string input;
+  struct NotIds {};
+  try {
+    ReadFileInBlocks(OneInput(args), 1 << 20, [&](std::string_view block) {
+      input += block;
+      for (char c : block) {
+        if (!IsAsciiSpace(c) && (c < '0' || c > '9')) throw NotIds{};
+      }
+    });
+  } catch (const NotIds&) {
+  }
   std::vector<TokenId> ids;
   for (size_t i = 0; i < input.size();) {
     if (IsAsciiSpace(input[i])) {
@@ -343,23 +376,17 @@ int Decode(const std::vector<std::string>& argv) {
   }
   std::string out;
   Vocabulary(model.merges).Decode(ids, out);  // throws before anything is written
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-    Fail("cannot write the decoded bytes to standard output");
-  }
+  WriteStdout(out, "the decoded bytes");
   return 0;
 }
 
-int Export(const std::vector<std::string>& argv) {
-  Args args(argv, {"--model", "--format", "--output"}, {});
+int Export(const Args& args) {
   if (!args.positional().empty()) Fail("export takes no file arguments (see --help)");
   const std::string format = args.Required("--format");
   if (format != "hf") Fail("--format: unknown format '{}' (known: hf)", format);
-  const std::string json = ExportHfTokenizerJson(LoadModel(args.Required("--model")));
-  if (args.Has("--output")) {
-    WriteFileAtomically(args.Get("--output"), json);
-  } else if (std::fwrite(json.data(), 1, json.size(), stdout) != json.size() || std::fflush(stdout) != 0) {
-    Fail("cannot write to standard output");
-  }
+  const std::string model = args.Required("--model");
+  const OutputFile output(args.Get("--output", "-"), {model}, true);
+  output.Write(ExportHfTokenizerJson(LoadModel(model)));
   return 0;
 }
 
@@ -374,33 +401,34 @@ int Run(int argc, char** argv) {
   struct Command {
     const char* name;
     const char* help;
-    int (*run)(const std::vector<std::string>&);
+    std::set<std::string> valued, flags;  // the options it takes
+    int (*run)(const Args&);
   };
   static const Command kCommands[] = {
-      {"list", kListHelp, [](const std::vector<std::string>& a) {
-         if (!a.empty()) Fail("list takes no arguments");
+      {"list", kListHelp, {}, {}, [](const Args& a) {
+         if (!a.positional().empty()) Fail("list takes no arguments");
          return List();
        }},
-      {"train", kTrainHelp, Train},
-      {"encode", kEncodeHelp, Encode},
-      {"decode", kDecodeHelp, Decode},
-      {"export", kExportHelp, Export},
-      {"corpus", kCorpusHelp, [](const std::vector<std::string>& a) {
-         if (a.size() != 1) Fail("corpus takes one corpus name (see bpebench list)");
-         const std::string text = LoadCorpusText(a[0]);
-         if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
-           Fail("cannot write the corpus to standard output");
-         }
+      {"train", kTrainHelp,
+       {"--vocab-size", "--output", "--algorithm", "--pretokenizer", "--min-frequency", "--threads", "--corpus"},
+       {"--binary"}, Train},
+      {"encode", kEncodeHelp, {"--model", "--algorithm", "--threads", "--pretokenizer"}, {"--binary"}, Encode},
+      {"decode", kDecodeHelp, {"--model", "--pretokenizer"}, {}, Decode},
+      {"export", kExportHelp, {"--model", "--format", "--output"}, {}, Export},
+      {"corpus", kCorpusHelp, {}, {}, [](const Args& a) {
+         if (a.positional().size() != 1) Fail("corpus takes one corpus name (see bpebench list)");
+         WriteStdout(LoadCorpusText(a.positional()[0]), "the corpus");
          return 0;
        }},
   };
   for (const Command& c : kCommands) {
     if (command != c.name) continue;
-    if (WantsHelp(args)) {
+    const Args parsed(args, c.valued, c.flags);
+    if (parsed.help()) {
       std::fputs(c.help, stdout);
       return 0;
     }
-    return c.run(args);
+    return c.run(parsed);
   }
   Fail("unknown command '{}' (commands: list, train, encode, decode, export, corpus; see --help)", command);
 }
@@ -415,7 +443,7 @@ int main(int argc, char** argv) {
   try {
     return bpe::cli::Run(argc, argv);
   } catch (const bpe::Error& e) {
-    fmt::print(stderr, "bpebench: error: {}\n", e.what());
+    fmt::print(stderr, "bpebench: error: {}\n", bpe::cli::Printable(e.message()));
   } catch (const std::bad_alloc&) {
     fmt::print(stderr, "bpebench: error: out of memory\n");
   } catch (const std::exception& e) {

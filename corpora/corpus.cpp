@@ -143,7 +143,7 @@ std::string CacheFolder() {
 
 std::vector<CorpusInfo> LoadManifest() {
   const std::string path = ManifestPath();
-  std::stringstream in(ReadFile(path));
+  std::stringstream in(ReadFile(path, uint64_t{16} << 20, "a corpus manifest"));
   std::vector<CorpusInfo> corpora;
   std::string line;
   bool header = false;

@@ -15,22 +15,9 @@ namespace {
 
 using test::ShellQuote;
 
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-Result Cli(const std::string& args) {
-  Result r;
-  r.status = test::RunCommand(std::string(BPEBENCH_CLI) + " " + args, &r.out, &r.err);
-  return r;
-}
-
-std::string WriteTemp(const std::string& name, const std::string& data) {
-  const std::string path = test::TempDir() + "/" + name;
-  std::ofstream(path, std::ios::binary) << data;
-  return path;
-}
+using Result = test::CliResult;
+using test::Cli;
+using test::WriteTemp;
 
 // A failure: non-zero status, nothing on stdout, exactly one line on stderr that contains `needle`.
 void ExpectError(const std::string& args, const std::string& needle) {

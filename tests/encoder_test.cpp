@@ -2,6 +2,8 @@
 // input back. Parameterized over the registry.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include <cstring>
 #include <map>
 #include <random>
@@ -271,10 +273,44 @@ TEST(Vocabulary, TokenBytesAndDecode) {
 TEST(Vocabulary, RejectsInvalidMergeLists) {
   EXPECT_THROW(Vocabulary(MergeList{{'a', 256}}), Error);        // id not created yet
   EXPECT_THROW(Vocabulary(MergeList{{'a', 'b'}, {'a', 'b'}}), Error);  // pair twice
-  // Token lengths doubling at every merge: refused before it allocates gigabytes.
+}
+
+// Token lengths doubling at every merge (training on one long run of a letter makes such a model,
+// a few hundred bytes long): the vocabulary holds the bytes of the tokens that fit its budget, and
+// every encoder still gives the reference's ids, also on pieces longer than any held token.
+TEST(Vocabulary, LongTokensCostTheirMergesNotTheirLength) {
   MergeList doubling = {{'a', 'a'}};
-  for (TokenId k = 1; k < 40; ++k) doubling.push_back({255 + k, 255 + k});
-  EXPECT_THROW(Vocabulary{doubling}, Error);
+  for (TokenId k = 1; k < 60; ++k) doubling.push_back({255 + k, 255 + k});
+  doubling.push_back({'b', 'b'});
+  const Vocabulary v(doubling);
+  EXPECT_EQ(v.TokenLength(256), 2u);
+  EXPECT_EQ(v.TokenLength(256 + 59), uint64_t{1} << 60);
+  EXPECT_FALSE(v.all_held());
+  EXPECT_FALSE(v.HasBytes(256 + 59));
+  EXPECT_TRUE(v.HasBytes(256 + 60));  // bb: short, whatever its id
+  EXPECT_LE(v.held_max_length(), Vocabulary::kHeldBytesBase);
+  EXPECT_GE(v.held_max_length(), 1u << 16);
+  std::string bytes;
+  v.AppendTokenBytes(256 + 20, bytes);  // 2^21 bytes, expanded from its merges
+  EXPECT_EQ(bytes, std::string(size_t{1} << 21, 'a'));
+  EXPECT_THROW(v.TokenBytes(256 + 20), std::logic_error);
+  std::string decoded;
+  EXPECT_THROW(v.Decode(std::vector<TokenId>{256 + 59}, decoded), Error);  // 2^60 bytes: refused
+  // A piece longer than every held token, with a tail that no long token covers.
+  ASSERT_LT(v.held_max_length(), (size_t{1} << 18));
+  const std::string piece = std::string((size_t{1} << 18) + 5, 'a') + "bb";
+  for (const auto& e : Encoders()) {
+    SCOPED_TRACE(e.name);
+    std::vector<TokenId> ids;
+    // naive is O(merges x length) and rank O(length^2): the short piece only.
+    if (e.name != kReferenceEncoder && e.name != "rank") {
+      e.make(v)->EncodePiece(piece, ids);
+      EXPECT_EQ(ids, (std::vector<TokenId>{256 + 17, 256 + 1, 'a', 256 + 60}));
+      ids.clear();
+    }
+    e.make(v)->EncodePiece("hi", ids);
+    EXPECT_EQ(ids, (std::vector<TokenId>{'h', 'i'}));
+  }
 }
 
 }  // namespace

@@ -82,12 +82,12 @@ TEST(HfJson, ImportTakesHfIdsAndPairArrays) {
     vocab += fmt::format("\"{}\": {}, ", name, 255 - b);
   }
   const std::string json = "{\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": true}, "
-                           "\"model\": {\"type\": \"BPE\", \"vocab\": {" + vocab + "\"ab\": 300, \"abc\": 256}, "
+                           "\"model\": {\"type\": \"BPE\", \"vocab\": {" + vocab + "\"ab\": 257, \"abc\": 256}, "
                            "\"merges\": [[\"a\", \"b\"], \"ab c\"]}}";
   const Model m = ParseHfTokenizerJson(json, "t.json");
   EXPECT_EQ(m.merges, (MergeList{{'a', 'b'}, {256, 'c'}}));
   EXPECT_EQ(m.ExternalId('a'), 255u - 'a');
-  EXPECT_EQ(m.ExternalId(256), 300u);
+  EXPECT_EQ(m.ExternalId(256), 257u);
   EXPECT_EQ(m.ExternalId(257), 256u);
 }
 
@@ -116,8 +116,17 @@ TEST(HfJson, ImportRefusesWhatItWouldGetWrong) {
   EXPECT_NE(error_of(replace("\"ab c\"", "\"ab x\"")).find("result 'abx' is not in the vocabulary"), std::string::npos);
   EXPECT_NE(error_of(replace("\"ab c\"", "\"abc c\"")).find("uses a token no earlier merge made"), std::string::npos);
   EXPECT_NE(error_of(replace("\"ab c\"", "\"abc\"")).find("is not \"left right\""), std::string::npos);
-  EXPECT_NE(error_of(good.substr(0, good.size() / 2)).find("not a tokenizer.json"), std::string::npos);
+  EXPECT_NE(error_of(good.substr(0, good.size() / 2)).find("looks like a tokenizer.json cut short at byte"),
+            std::string::npos) << error_of(good.substr(0, good.size() / 2));
   EXPECT_NE(error_of(replace("\"ab c\"", "\"ab c\", \"a bc\"")).find("uses a token"), std::string::npos);
+  // Two strings on one id would decode one as the other: merge "a b" with "ab": 97 encoded
+  // "ab a b" as 97 32 97 32 98, which decoded to "ab ab b".
+  EXPECT_NE(error_of(replace("\"ab\": 256", "\"ab\": 97")).find("'a' and 'ab' have the same id 97"), std::string::npos)
+      << error_of(replace("\"ab\": 256", "\"ab\": 97"));
+  EXPECT_NE(error_of(replace("\"ab\": 256", "\"ab\": 300")).find("the ids are not 0..257"), std::string::npos)
+      << error_of(replace("\"ab\": 256", "\"ab\": 300"));
+  EXPECT_NE(error_of(replace("\"ab\": 256,", "\"ab\": 256, \"ab\": 258,")).find("'ab' is in model.vocab twice"),
+            std::string::npos);
 }
 
 }  // namespace

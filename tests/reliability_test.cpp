@@ -20,22 +20,9 @@
 namespace bpe {
 namespace {
 
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-Result Cli(const std::string& args, const std::string& prefix = "") {
-  Result r;
-  r.status = test::RunCommand(prefix + std::string(BPEBENCH_CLI) + " " + args, &r.out, &r.err);
-  return r;
-}
-
-std::string WriteTemp(const std::string& name, const std::string& data) {
-  const std::string path = test::TempDir() + "/" + name;
-  std::ofstream(path, std::ios::binary) << data;
-  return path;
-}
+using Result = test::CliResult;
+using test::Cli;
+using test::WriteTemp;
 
 void ExpectError(const Result& r, const std::string& needle, const std::string& what) {
   EXPECT_NE(r.status, 0) << what;
@@ -45,11 +32,11 @@ void ExpectError(const Result& r, const std::string& needle, const std::string& 
   EXPECT_NE(r.err.find(needle), std::string::npos) << what << "\nstderr: " << r.err;
 }
 
-// Temporary files a writer may have left beside `path` (path.tmp.PID).
+// Temporary files a writer may have left in `dir` (.bpebench-XXXXXX, see OutputFile).
 std::vector<std::string> LeftoverTemps(const std::string& dir) {
   std::vector<std::string> found;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (e.path().filename().string().find(".tmp.") != std::string::npos) found.push_back(e.path());
+    if (e.path().filename().string().starts_with(".bpebench-")) found.push_back(e.path());
   }
   return found;
 }
@@ -159,7 +146,7 @@ TEST(BadInput, ModelsWithImpossibleMergesOrFromOtherTools) {
       {R"({"version":"1.0","model":{"type":"BPE","vocab":{"a":0},"merges":["a b"]}})", "HF tokenizer.json",
        "cannot read this tokenizer.json as byte-level BPE: the pre-tokenizer is not ByteLevel"},
       {R"({"version":"1.0","model":{"type":"BPE","vocab":{"a":0},"merges":["a b"]})", "truncated tokenizer.json",
-       "not a tokenizer.json: expected ',' or '}' at byte"},
+       "looks like a tokenizer.json cut short at byte 72 (expected ',' or '}')"},
       {"IQ== 0\nIg== 1\nIw== 2\n", "tiktoken rank file", "not a bpebench model file"},
       {"\x7F" "ELF\x02\x01\x01", "ELF binary", "not a bpebench model file"},
       {"#version: 0.2\nt h\nth e\n", "GPT-2 merges.txt", "not a bpebench model file"},

@@ -48,6 +48,18 @@ std::string RandomText(std::mt19937_64& rng, size_t length, const std::string& a
 // Random bytes of any value (mostly invalid UTF-8).
 std::string RandomBytes(std::mt19937_64& rng, size_t length);
 
+// The real bpebench binary, run through the shell: `prefix` goes before it (ulimit, setpriv).
+struct CliResult {
+  int status;
+  std::string out, err;
+};
+CliResult Cli(const std::string& args, const std::string& prefix = "");
+// Writes data to TempDir()/name; returns the path.
+std::string WriteTemp(const std::string& name, const std::string& data);
+
+// Standard base64 with padding (tiktoken's rank files), written here apart from the loader's decoder.
+std::string Base64(std::string_view bytes);
+
 // Runs a shell command; returns its exit status, and its stdout/stderr in the out parameters.
 int RunCommand(const std::string& command, std::string* out, std::string* err);
 std::string ShellQuote(const std::string& s);

@@ -12,7 +12,12 @@ namespace bpe {
 
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
+  explicit Error(const std::string& message) : std::runtime_error(message), message_(message) {}
+  // The whole message: unlike what(), not cut at a NUL byte that came from a file or a name.
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string message_;
 };
 
 template <typename... Args>

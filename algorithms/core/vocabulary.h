@@ -1,6 +1,14 @@
-// The prepared, immutable vocabulary every encoder borrows (the GitHub `bpe` crate's layout): all
-// token byte strings concatenated in one buffer with a start offset per token, and a pair -> rank
-// hash map. Built once from a merge list, then shared read-only, also across threads.
+// The prepared, immutable vocabulary every encoder borrows (the GitHub `bpe` crate's layout): token
+// byte strings concatenated in one buffer with a start offset per token, and a pair -> rank hash
+// map. Built once from a merge list, then shared read-only, also across threads.
+//
+// Bounded by the merge list, not by its tokens' lengths: a merge list of a few hundred lines can
+// double a token's length at every merge (training on one long run of a letter does), so the bytes
+// are held only for the tokens up to a length chosen such that they take at most
+// kHeldBytesBase + kHeldBytesPerMerge x merges bytes in all (every token of every real vocabulary:
+// o200k_base's take 1.5 MB of its 6.6 MB budget). Longer tokens have a length and their merge, and
+// AppendTokenBytes expands them; encoders with tables of token bytes leave them out and encode the
+// pieces longer than held_max_length() by merging (see backtrack.cpp).
 #pragma once
 
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -26,12 +34,27 @@ class Vocabulary {
   // throws bpe::Error naming the first bad merge.
   explicit Vocabulary(MergeList merges);
 
-  size_t size() const { return offsets_.size() - 1; }
+  static constexpr uint64_t kHeldBytesBase = 256 << 10;
+  static constexpr uint64_t kHeldBytesPerMerge = 32;
+  // Token lengths saturate here (2^62 bytes: no text holds such a token).
+  static constexpr uint64_t kMaxTokenLength = uint64_t{1} << 62;
+
+  size_t size() const { return lengths_.size(); }
   const MergeList& merges() const { return merges_; }
 
+  uint64_t TokenLength(TokenId id) const { return lengths_[id]; }
+  // The bytes of a token are held when it is at most held_max_length() bytes long; all_held() when
+  // every token's are (so for every real vocabulary).
+  bool HasBytes(TokenId id) const { return lengths_[id] <= held_max_; }
+  uint64_t held_max_length() const { return held_max_; }
+  bool all_held() const { return all_held_; }
+  // The bytes of a token whose bytes are held (HasBytes); std::logic_error otherwise.
   std::string_view TokenBytes(TokenId id) const {
-    return std::string_view(bytes_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+    if (!HasBytes(id)) ThrowNotHeld(id);
+    return std::string_view(bytes_).substr(offsets_[id], lengths_[id]);
   }
+  // Appends the bytes of any token, expanding the merges of a long one.
+  void AppendTokenBytes(TokenId id, std::string& out) const;
   // Rank of the merge for this pair, or kNoRank when the pair is not a merge.
   uint32_t Rank(Pair p) const {
     auto it = ranks_.find(PairKey(p));
@@ -39,8 +62,9 @@ class Vocabulary {
   }
   uint32_t Rank(TokenId left, TokenId right) const { return Rank(Pair{left, right}); }
 
-  // Appends the bytes of ids to out; throws bpe::Error on an id that is not in the vocabulary.
-  void Decode(std::span<const TokenId> ids, std::string& out) const;
+  // Appends the bytes of ids to out; throws bpe::Error on an id that is not in the vocabulary, and
+  // when the bytes would be more than max_bytes (the tokens of a hostile model can be terabytes).
+  void Decode(std::span<const TokenId> ids, std::string& out, uint64_t max_bytes = uint64_t{1} << 36) const;
 
   // Tables an encoder derives from the vocabulary (the backtracking encoder's trie, say), built as
   // T(vocab) on the first call, under a lock, then shared read-only by every encoder instance and
@@ -58,9 +82,14 @@ class Vocabulary {
     std::mutex mutex;
     std::map<std::type_index, std::shared_ptr<const void>> tables;
   };
+  [[noreturn]] static void ThrowNotHeld(TokenId id);
+
   MergeList merges_;
-  std::string bytes_;              // all token byte strings, back to back
-  std::vector<uint32_t> offsets_;  // token id -> start in bytes_; one extra entry at the end
+  std::vector<uint64_t> lengths_;  // token id -> bytes (saturating at kMaxTokenLength)
+  uint64_t held_max_ = 0;
+  bool all_held_ = true;
+  std::string bytes_;              // the held tokens' bytes, back to back
+  std::vector<uint64_t> offsets_;  // token id -> start in bytes_ (held tokens only)
   boost::unordered_flat_map<uint64_t, uint32_t> ranks_;  // PairKey -> merge rank
   std::unique_ptr<DerivedTables> derived_ = std::make_unique<DerivedTables>();
 };

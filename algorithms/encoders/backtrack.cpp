@@ -15,6 +15,10 @@
 // before it, and when even one byte fails, mark the current position dead and back off one token.
 // Each position is marked dead at most once; in practice the first candidate almost always fits.
 //
+// A vocabulary whose tokens are too long to hold (Vocabulary: a hostile model's) keeps only the held
+// tokens in the tables; a piece longer than the longest of them is encoded by merging (`heap`),
+// since its encoding may hold a token the tables lack. Real vocabularies hold every token.
+//
 // Cost: O(n x longest token) trie steps in the worst case, O(n) on text; no per-token allocation
 // (scratch vectors are reused). The tables (trie, splits, next_prefix) are derived once per
 // vocabulary and shared by all instances (Vocabulary::Derived). The trie is a double array: a step
@@ -32,6 +36,7 @@
 namespace bpe {
 
 std::unique_ptr<Encoder> MakeHybridEncoder(const Vocabulary&);
+std::unique_ptr<Encoder> MakeHeapEncoder(const Vocabulary&);
 
 namespace {
 
@@ -139,7 +144,7 @@ struct BacktrackTables {
       info[t].left = byte ? t : v.merges()[t - kByteAlphabet].left;
       info[t].right = byte ? t : v.merges()[t - kByteAlphabet].right;
       info[t].next_prefix = kNone;
-      info[t].length = static_cast<uint32_t>(v.TokenBytes(t).size());
+      info[t].length = static_cast<uint32_t>(std::min<uint64_t>(v.TokenLength(t), UINT32_MAX));
     }
 
     // A token is usable when its bytes encode to it alone. Its parts are then usable too (they
@@ -150,7 +155,9 @@ struct BacktrackTables {
     auto reference = MakeHybridEncoder(v);
     std::vector<TokenId> ids, tokens8, tokens16;
     for (TokenId t = kByteAlphabet; t < n; ++t) {
-      if (!usable[info[t].left] || !usable[info[t].right]) continue;
+      // A token whose bytes the vocabulary does not hold (a hostile model's) stays out of the
+      // tables, which so stay as small as the held bytes; Search merges the pieces it could be in.
+      if (!v.HasBytes(t) || !usable[info[t].left] || !usable[info[t].right]) continue;
       ids.clear();
       reference->EncodePiece(v.TokenBytes(t), ids);
       if (ids.size() != 1 || ids[0] != t) continue;
@@ -276,6 +283,12 @@ std::vector<std::pair<std::string, double>> BacktrackEncoder::Counters() const {
 
 void BacktrackEncoder::Search(std::string_view piece, std::vector<TokenId>& out) {
   const size_t n = piece.size();
+  if (n > vocab().held_max_length() && !vocab().all_held()) {
+    // Its encoding may hold a token the tables leave out: merge by rank instead (O(n log n)).
+    if (!long_pieces_) long_pieces_ = MakeHeapEncoder(vocab());
+    long_pieces_->EncodePiece(piece, out);
+    return;
+  }
   Match candidate = LongestMatch(piece, 0, /*probe_whole=*/false);  // EncodePiece probed it
   dead_.assign(n / 64 + 1, 0);  // bit i: no encoding of the piece has a token ending at i
   const size_t first = out.size();  // the piece's tokens so far: out[first..]

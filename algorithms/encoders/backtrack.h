@@ -53,6 +53,7 @@ class BacktrackEncoder : public Encoder {
   };
 
   const BacktrackTables& t_;
+  std::unique_ptr<Encoder> long_pieces_;  // for pieces longer than the held tokens (Search)
   std::vector<uint64_t> dead_;
   std::vector<PairMemo> pair_memo_ = std::vector<PairMemo>(size_t{1} << kPairMemoBits);
   uint64_t whole_ = 0;

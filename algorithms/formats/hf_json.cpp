@@ -60,6 +60,14 @@ std::string ExportHfTokenizerJson(const Model& model) {
          "this model uses '{}'", model.pretokenizer);
   }
   const Vocabulary vocab(model.merges);
+  // The file spells out every token: a model whose tokens are too long to hold (Vocabulary) would
+  // make a file of their length, so it is refused rather than written.
+  if (!vocab.all_held()) {
+    uint64_t longest = 0;
+    for (TokenId id = 0; id < vocab.size(); ++id) longest = std::max(longest, vocab.TokenLength(id));
+    Fail("HF tokenizer.json spells out every token, and this model has tokens of up to {} bytes: too long "
+         "to export", longest);
+  }
   std::vector<std::string> names(vocab.size());
   boost::unordered_flat_map<std::string, TokenId, StringHash, std::equal_to<>> seen;
   for (TokenId id = 0; id < vocab.size(); ++id) {
@@ -143,7 +151,9 @@ Model ParseHfTokenizerJson(std::string_view bytes, std::string_view source) {
     if (id.kind != Json::kNumber || id.number < 0 || id.number >= (1u << 24) || id.number != static_cast<uint32_t>(id.number)) {
       bad(fmt::format("the id of '{}' is not a whole number below 2^24", name.substr(0, 40)));
     }
-    ids.emplace(name, static_cast<uint32_t>(id.number));
+    if (!ids.emplace(name, static_cast<uint32_t>(id.number)).second) {
+      bad(fmt::format("'{}' is in model.vocab twice", name.substr(0, 40)));
+    }
   }
   // Byte-level strings back to bytes.
   boost::unordered_flat_map<std::string, unsigned char, StringHash, std::equal_to<>> byte_of;
@@ -188,6 +198,21 @@ Model ParseHfTokenizerJson(std::string_view bytes, std::string_view source) {
     m.merges.push_back({l->second, r->second});
     m.external_ids.push_back(result->second);
     ours.emplace(left + right, MergedId(m.merges.size() - 1));
+  }
+  // Ids must be 0..size-1, each once: two strings on one id would decode one of them as the other,
+  // and a gap is an id that decodes to nothing.
+  std::vector<const std::string*> name_of(vocab->items.size(), nullptr);
+  for (const auto& [name, id] : ids) {
+    if (id >= name_of.size()) {
+      bad(fmt::format("the ids are not 0..{} (the vocabulary's size less one): '{}' has id {}", name_of.size() - 1,
+                      name.substr(0, 40), id));
+    }
+    if (name_of[id]) {
+      const std::string& a = std::min(*name_of[id], name);
+      const std::string& b = std::max(*name_of[id], name);
+      bad(fmt::format("'{}' and '{}' have the same id {}", a.substr(0, 40), b.substr(0, 40), id));
+    }
+    name_of[id] = &name;
   }
   Vocabulary check(m.merges);  // no pair twice
   return m;

@@ -22,6 +22,10 @@ class JsonParser {
 
  private:
   [[noreturn]] void Bad(std::string_view what) {
+    if (i_ >= s_.size()) {  // what_ is "not a tokenizer.json" and the like
+      const std::string_view kind = what_.starts_with("not ") ? what_.substr(4) : std::string_view("a JSON file");
+      Fail("{}: looks like {} cut short at byte {} ({})", source_, kind, i_, what);
+    }
     Fail("{}: {}: {} at byte {}", source_, what_, what, i_);
   }
   void Space() {
@@ -30,7 +34,7 @@ class JsonParser {
   Json Value(int depth) {
     if (depth > 32) Bad("nesting too deep");
     Space();
-    if (i_ >= s_.size()) Bad("unexpected end of file");
+    if (i_ >= s_.size()) Bad("the file ends before a value");
     Json v;
     const char c = s_[i_];
     if (c == '{' || c == '[') {

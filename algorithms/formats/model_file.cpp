@@ -106,6 +106,10 @@ Model ParseModel(std::string_view bytes, std::string_view source) {
   if (bytes.substr(0, kMagic.size()) != kMagic) {
     Fail("{}: not a bpebench model file (it should start with '{}')", source, kMagic);
   }
+  if (bytes.substr(kMagic.size(), 2) == "\r\n") {
+    Fail("{}: the model file has CRLF (Windows) line ends; bpebench model files use LF (convert it back, "
+         "for example with dos2unix)", source);
+  }
   LineReader in(bytes, source);
   if (in.Next("the header") != kMagic) in.Bad("unsupported model format version");
   Model model;
@@ -145,7 +149,12 @@ Model ParseModel(std::string_view bytes, std::string_view source) {
   return model;
 }
 
-Model LoadModel(const std::string& path) { return ParseModel(ReadFile(path), path); }
+Model LoadModel(const std::string& path) {
+  // A file that does not start as a model is refused from its first bytes, not read whole.
+  const std::string head = ReadFilePrefix(path, kMagic.size());
+  if (!head.empty() && head != kMagic) ParseModel(head, path);  // throws: not a bpebench model file
+  return ParseModel(ReadFile(path, kMaxModelFileBytes, "a model file"), path);
+}
 
 void SaveModel(const Model& model, const std::string& path) {
   WriteFileAtomically(path, SerializeModel(model));

@@ -11,12 +11,17 @@
 //   end
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "algorithms/core/model.h"
 
 namespace bpe {
+
+// More than any model file holds (o200k_base's JSON is 3.6 MB; a bpebench model of 2^24 merges about
+// 250 MB): a larger file is not a model, and the loaders do not read it whole.
+inline constexpr uint64_t kMaxModelFileBytes = uint64_t{1} << 30;
 
 // Models with external ids (tiktoken vocabularies) are read from their own files and not written as
 // bpebench models: SerializeModel throws for them.

@@ -85,11 +85,17 @@ using RankMap = boost::unordered_flat_map<std::string, uint32_t, StringHash, std
 // adjacent pair's rank is looked up once, and again only where a merge changed a part beside it,
 // rather than every pair after every merge (loading o200k_base with `rank`: 0.33-0.49 s against
 // 0.36-0.51 s, alternated runs of the CLI on the 2-vCPU VM).
-std::vector<size_t> MergeBelow(std::string_view bytes, const RankMap& ranks, uint32_t below) {
+// `longest` is the longest token ranked below `below`: a longer part cannot be one, and is not
+// looked up. Long tokens go to MergeBelowLong.
+std::vector<size_t> MergeBelowLong(std::string_view bytes, const RankMap& ranks, uint32_t below, size_t longest);
+
+std::vector<size_t> MergeBelow(std::string_view bytes, const RankMap& ranks, uint32_t below, size_t longest) {
+  if (bytes.size() > 64) return MergeBelowLong(bytes, ranks, below, longest);
   std::vector<size_t> cut(bytes.size() + 1);
   for (size_t i = 0; i <= bytes.size(); ++i) cut[i] = i;
   // The rank of parts i and i + 1 joined (i + 2 < cut.size()); UINT32_MAX if they may not merge.
   const auto rank_of = [&](size_t i) -> uint32_t {
+    if (cut[i + 2] - cut[i] > longest) return UINT32_MAX;
     const auto it = ranks.find(bytes.substr(cut[i], cut[i + 2] - cut[i]));
     return it != ranks.end() && it->second < below ? it->second : UINT32_MAX;
   };
@@ -104,6 +110,57 @@ std::vector<size_t> MergeBelow(std::string_view bytes, const RankMap& ranks, uin
     if (at < rank.size()) rank[at] = rank_of(at);  // the merged part with the one after it
     if (at > 0) rank[at - 1] = rank_of(at - 1);    // the one before it with the merged part
   }
+  return cut;
+}
+
+// The same procedure in O(n log n) for a long token (a hostile rank file's token of a million
+// letters would take the scan above minutes): parts as a linked list over their start positions, and
+// a min-heap of (rank, start) for every adjacent pair that may merge; popping gives the lowest rank,
+// leftmost on ties, as the scan does. An entry is stale when its part was merged away or the pair at
+// its start has changed, which a fresh lookup tells.
+std::vector<size_t> MergeBelowLong(std::string_view bytes, const RankMap& ranks, uint32_t below, size_t longest) {
+  const size_t n = bytes.size();
+  std::vector<size_t> next(n), prev(n);
+  std::vector<char> alive(n, 1);
+  for (size_t i = 0; i < n; ++i) {
+    next[i] = i + 1;  // n: the end
+    prev[i] = i - 1;  // SIZE_MAX: the start
+  }
+  const auto rank_at = [&](size_t i) -> uint32_t {  // parts starting at i and next[i], joined
+    const size_t j = next[i];
+    if (j >= n) return UINT32_MAX;
+    const size_t end = next[j];
+    if (end - i > longest) return UINT32_MAX;
+    const auto it = ranks.find(bytes.substr(i, end - i));
+    return it != ranks.end() && it->second < below ? it->second : UINT32_MAX;
+  };
+  using Entry = std::pair<uint32_t, size_t>;
+  std::vector<Entry> heap;
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (const uint32_t r = rank_at(i); r != UINT32_MAX) heap.emplace_back(r, i);
+  }
+  std::make_heap(heap.begin(), heap.end(), std::greater<>());
+  const auto push = [&](size_t i) {
+    if (const uint32_t r = rank_at(i); r != UINT32_MAX) {
+      heap.emplace_back(r, i);
+      std::push_heap(heap.begin(), heap.end(), std::greater<>());
+    }
+  };
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+    const auto [rank, i] = heap.back();
+    heap.pop_back();
+    if (!alive[i] || rank_at(i) != rank) continue;  // stale
+    const size_t j = next[i];
+    alive[j] = 0;
+    next[i] = next[j];
+    if (next[j] < n) prev[next[j]] = i;
+    if (prev[i] != SIZE_MAX) push(prev[i]);
+    push(i);
+  }
+  std::vector<size_t> cut;
+  for (size_t i = 0; i < n; i = next[i]) cut.push_back(i);
+  cut.push_back(n);
   return cut;
 }
 
@@ -152,12 +209,13 @@ Model ModelFromRanks(std::vector<std::string> tokens, std::string_view pretokeni
   }
   // Our id for each rank: bytes keep their value, longer tokens count up from 256 in rank order.
   std::vector<TokenId> ours(tokens.size());
-  for (uint32_t r = 0; r < tokens.size(); ++r) {
+  size_t longest = 0;  // of the tokens ranked below r
+  for (uint32_t r = 0; r < tokens.size(); longest = std::max(longest, tokens[r].size()), ++r) {
     if (tokens[r].size() == 1) {
       ours[r] = static_cast<uint8_t>(tokens[r][0]);
       continue;
     }
-    const std::vector<size_t> cut = MergeBelow(tokens[r], ranks, r);
+    const std::vector<size_t> cut = MergeBelow(tokens[r], ranks, r, longest);
     if (cut.size() != 3) {
       Fail("{}: token of rank {} ({} bytes) is not one merge of two lower-ranked tokens ({} parts), so no "
            "merge list can produce it", source, r, tokens[r].size(), cut.size() - 1);
@@ -276,10 +334,48 @@ Model ParseTiktokenRanks(std::string_view bytes, std::string_view source, std::s
   return ModelFromRanks(std::move(tokens), pretokenizer, source);
 }
 
+namespace {
+
+std::string_view SkipJsonSpace(std::string_view s) {
+  while (!s.empty() && (s[0] == ' ' || s[0] == '\n' || s[0] == '\r' || s[0] == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+// What a file that is no model looks like, for the error message.
+std::string Describe(std::string_view head) {
+  if (head.empty()) return "it is empty";
+  if (head.find('\0') != std::string_view::npos) return "it holds NUL bytes: binary data";
+  const size_t eol = head.find_first_of("\r\n");
+  return fmt::format("its first line is '{}'", head.substr(0, std::min<size_t>(eol, 60)));
+}
+
+}  // namespace
+
 Model LoadAnyModel(const std::string& spec, std::string_view pretokenizer) {
-  if (IsTiktokenName(spec) && !std::filesystem::exists(spec)) return LoadTiktoken(spec);
-  const std::string bytes = ReadFile(spec);
-  if (spec.size() > 9 && spec.ends_with(".tiktoken")) {
+  if (!pretokenizer.empty()) FindPreTokenizer(pretokenizer);  // an unknown name is an error
+  if (IsTiktokenName(spec) && !std::filesystem::exists(spec)) {
+    Model m = LoadTiktoken(spec);
+    if (!pretokenizer.empty() && pretokenizer != m.pretokenizer) {
+      Fail("--pretokenizer {} contradicts the vocabulary {}, whose pattern is {}", pretokenizer, spec, m.pretokenizer);
+    }
+    return m;
+  }
+  // What the file is, from its first bytes: a file that is no model is refused without reading it
+  // whole (/dev/zero, say).
+  const std::string head = ReadFilePrefix(spec, 4096);
+  if (head.empty()) Fail("{}: empty model file", spec);
+  if (head.starts_with("\xEF\xBB\xBF")) {
+    Fail("{}: the file starts with a UTF-8 byte order mark (BOM), which no model file has; remove it", spec);
+  }
+  const bool tiktoken_ranks = spec.size() > 9 && spec.ends_with(".tiktoken");
+  const bool json = SkipJsonSpace(head).starts_with("{");
+  if (!tiktoken_ranks && !json && !head.starts_with("bpebench-model")) {
+    Fail("{}: not a bpebench model file (it should start with 'bpebench-model 1'), nor a tokenizer.json or "
+         "tiktoken rank file: {}", spec, Describe(head));
+  }
+  const std::string bytes = ReadFile(spec, kMaxModelFileBytes, "a model file");
+  Model m;
+  if (tiktoken_ranks) {
     std::string pre(pretokenizer);
     if (pre.empty()) {
       const std::string stem = std::filesystem::path(spec).stem().string();
@@ -290,11 +386,17 @@ Model LoadAnyModel(const std::string& spec, std::string_view pretokenizer) {
     }
     return ParseTiktokenRanks(bytes, spec, pre);
   }
-  if (bytes.find("\"bpe_ranks\"") != std::string::npos && bytes.find("\"pat_str\"") != std::string::npos) {
-    return ParseTiktokenJson(bytes, spec);
+  if (json && bytes.find("\"bpe_ranks\"") != std::string::npos && bytes.find("\"pat_str\"") != std::string::npos) {
+    m = ParseTiktokenJson(bytes, spec);
+  } else if (json) {
+    m = ParseHfTokenizerJson(bytes, spec);
+  } else {
+    m = ParseModel(bytes, spec);
   }
-  if (bytes.starts_with("{") && bytes.find("\"merges\"") != std::string::npos) return ParseHfTokenizerJson(bytes, spec);
-  return ParseModel(bytes, spec);
+  if (!pretokenizer.empty() && pretokenizer != m.pretokenizer) {
+    Fail("--pretokenizer {} contradicts the model {}, whose pattern is {}", pretokenizer, spec, m.pretokenizer);
+  }
+  return m;
 }
 
 }  // namespace bpe

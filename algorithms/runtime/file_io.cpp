@@ -1,6 +1,9 @@
 #include "algorithms/runtime/file_io.h"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -66,34 +69,172 @@ std::string ReadFile(const std::string& path) {
   return data;
 }
 
+namespace {
+struct StopReading {};
+}  // namespace
+
+std::string ReadFile(const std::string& path, uint64_t max_bytes, std::string_view what) {
+  std::string data;
+  try {
+    ReadFileInBlocks(path, 1 << 16, [&](std::string_view bytes) {
+      data.append(bytes);
+      if (data.size() > max_bytes) throw StopReading{};
+    });
+  } catch (const StopReading&) {
+    Fail("'{}' is larger than {} bytes: not {}", path, max_bytes, what);
+  }
+  return data;
+}
+
+std::string ReadFilePrefix(const std::string& path, size_t bytes) {
+  std::string data;
+  try {
+    ReadFileInBlocks(path, std::min<size_t>(bytes, 1 << 16), [&](std::string_view block) {
+      data.append(block.substr(0, bytes - data.size()));
+      if (data.size() >= bytes) throw StopReading{};
+    });
+  } catch (const StopReading&) {
+  }
+  return data;
+}
+
 uint64_t PeakRssBytes() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports kilobytes
 }
 
-void WriteFileAtomically(const std::string& path, std::string_view data) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  if (tmp.size() >= sizeof pending_tmp) Fail("cannot write '{}': the path is too long", path);
-  std::memcpy(pending_tmp, tmp.c_str(), tmp.size() + 1);
-  has_pending = true;
+namespace {
+
+std::string Parent(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+void CheckFolder(const std::string& path, const std::string& target) {
+  const std::string folder = Parent(target);
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) != 0) {
+    Fail("cannot write '{}': the folder '{}' does not exist", path, folder);
+  }
+  if (!S_ISDIR(st.st_mode)) Fail("cannot write '{}': '{}' is not a folder", path, folder);
+  if (::access(folder.c_str(), W_OK | X_OK) != 0) {
+    Fail("cannot write '{}': the folder '{}' is not writable ({})", path, folder, std::strerror(errno));
+  }
+}
+
+bool SameFile(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_dev && a.st_ino == b.st_ino; }
+
+// Writes all of data to fd; false with errno set on a failure.
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+OutputFile::OutputFile(const std::string& path, const std::vector<std::string>& inputs, bool stdout_ok)
+    : path_(path), target_(path) {
+  if (path.empty()) Fail("the output file name is empty");
+  if (path == "-") {
+    if (!stdout_ok) Fail("this command cannot write its output to standard output (-)");
+    kind_ = Kind::kStdout;
+    return;
+  }
+  struct stat st {};
+  bool exists = ::lstat(path.c_str(), &st) == 0;
+  if (!exists && errno != ENOENT) Fail("cannot write '{}': {}", path, std::strerror(errno));
+  if (exists && S_ISLNK(st.st_mode)) {
+    std::error_code ec;
+    const std::filesystem::path resolved = std::filesystem::canonical(path, ec);
+    if (ec) Fail("cannot write '{}': it is a symbolic link to a file that does not exist", path);
+    target_ = resolved.string();
+    if (::stat(target_.c_str(), &st) != 0) Fail("cannot write '{}': {}", path, std::strerror(errno));
+  }
+  if (exists) {
+    if (S_ISDIR(st.st_mode)) Fail("cannot write '{}': it is a directory", path);
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+      kind_ = Kind::kStream;
+    } else if (!S_ISREG(st.st_mode)) {
+      Fail("cannot write '{}': it is not a regular file, a character device or a FIFO", path);
+    } else if ((st.st_mode & 0222) == 0) {
+      Fail("cannot write '{}': the file is read-only", path);
+    } else if (::access(target_.c_str(), W_OK) != 0) {
+      Fail("cannot write '{}': {}", path, std::strerror(errno));
+    }
+    for (const std::string& input : inputs) {
+      struct stat in {};
+      if (input != "-" && ::stat(input.c_str(), &in) == 0 && SameFile(in, st) && kind_ != Kind::kStream) {
+        Fail("the output '{}' is the input file '{}': refusing to overwrite it", path, input);
+      }
+    }
+    mode_ = st.st_mode & 07777;
+  } else {
+    const mode_t mask = ::umask(0);  // read it: mkstemp makes 0600, a new file gets 0666 less the mask
+    ::umask(mask);
+    mode_ = 0666 & ~mask;
+  }
+  if (kind_ == Kind::kReplace) CheckFolder(path, target_);
+}
+
+void OutputFile::Write(std::string_view data) const {
+  if (kind_ == Kind::kStdout) {
+    WriteStdout(data, "the output");
+    return;
+  }
+  if (kind_ == Kind::kStream) {
+    const int fd = ::open(target_.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) Fail("cannot write '{}': {}", path_, std::strerror(errno));
+    const bool ok = WriteAll(fd, data);
+    const int saved_errno = errno;
+    ::close(fd);
+    if (!ok) Fail("cannot write '{}': {}", path_, std::strerror(saved_errno));
+    return;
+  }
+  std::string tmp = Parent(target_) + "/.bpebench-XXXXXX";
+  if (tmp.size() >= sizeof pending_tmp) Fail("cannot write '{}': the path is too long", path_);
+  // The cleanup signals wait while the file is made and its name recorded for their handler.
+  sigset_t cleanup_signals, old_mask;
+  sigemptyset(&cleanup_signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&cleanup_signals, sig);
+  ::pthread_sigmask(SIG_BLOCK, &cleanup_signals, &old_mask);
+  const int fd = ::mkstemp(tmp.data());
+  const int mkstemp_errno = errno;
+  if (fd >= 0) {
+    std::memcpy(pending_tmp, tmp.c_str(), tmp.size() + 1);
+    has_pending = true;
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (fd < 0) Fail("cannot write '{}': {}", path_, std::strerror(mkstemp_errno));
   struct Clear {
     ~Clear() { has_pending = false; }
   } clear;
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) Fail("cannot write '{}': {}", path, std::strerror(errno));
-  const bool written = std::fwrite(data.data(), 1, data.size(), f) == data.size();
-  const bool flushed = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  const bool ok = ::fchmod(fd, static_cast<mode_t>(mode_)) == 0 && WriteAll(fd, data) && ::fsync(fd) == 0;
   const int saved_errno = errno;
-  std::fclose(f);
-  if (!written || !flushed) {
-    std::remove(tmp.c_str());
-    Fail("cannot write '{}': {}", path, std::strerror(saved_errno));
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    Fail("cannot write '{}': {}", path_, std::strerror(saved_errno));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (std::rename(tmp.c_str(), target_.c_str()) != 0) {
     const int e = errno;
-    std::remove(tmp.c_str());
-    Fail("cannot write '{}': {}", path, std::strerror(e));
+    ::unlink(tmp.c_str());
+    Fail("cannot write '{}': {}", path_, std::strerror(e));
+  }
+}
+
+void WriteFileAtomically(const std::string& path, std::string_view data) { OutputFile(path, {}, false).Write(data); }
+
+void WriteStdout(std::string_view data, std::string_view what) {
+  if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size() || std::fflush(stdout) != 0) {
+    Fail("cannot write {} to standard output: {}", what, std::strerror(errno));
   }
 }
 

@@ -5,18 +5,59 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bpe {
 
 // Reads a whole file ("-" is standard input). Throws bpe::Error for a missing, unreadable or
 // directory path.
 std::string ReadFile(const std::string& path);
+// The same, but a file larger than max_bytes is an error ("'x' is larger than N bytes: not <what>")
+// found after reading max_bytes + 1 bytes, not the whole file (/dev/zero, say).
+std::string ReadFile(const std::string& path, uint64_t max_bytes, std::string_view what);
+// At most the first `bytes` bytes of a file.
+std::string ReadFilePrefix(const std::string& path, size_t bytes);
 
-// Writes data to a temporary file in the same folder, then renames it over path, so readers never
-// see a partial file. Throws bpe::Error when the folder is not writable or the disk is full; the
+// Where a command writes its output, checked when it is made, before any work, so that a path that
+// cannot be written fails at once rather than after minutes of training:
+//   "-"                   standard output, where the command allows it (an error otherwise);
+//   absent, or a regular file
+//                         written to a temporary file in the same folder (a unique, unpredictable
+//                         name made with mkstemp: opened exclusively, never through a link; short,
+//                         so it never makes a valid name too long) and renamed into place, so readers
+//                         never see a partial file; a replaced file keeps its permission bits. The
+//                         folder must exist and be writable, and an existing file must be writable
+//                         (a read-only file is refused, also for root);
+//   a character device or a FIFO (/dev/null, a pipe)
+//                         written straight to: it is never replaced;
+//   a symbolic link       written through to the file it names, by the rules above (a dangling
+//                         link is refused);
+//   a directory, a block device or a socket
+//                         refused.
+// An output that is the same file (device and inode) as one of `inputs` is refused.
+// Write throws bpe::Error with the system's reason when the write fails (a full disk, say); the
 // temporary file is removed then, and also when SIGINT, SIGTERM or SIGHUP arrives while it is being
 // written (see InstallSignalCleanup).
+class OutputFile {
+ public:
+  OutputFile(const std::string& path, const std::vector<std::string>& inputs, bool stdout_ok);
+  void Write(std::string_view data) const;
+  const std::string& path() const { return path_; }
+  bool is_stdout() const { return kind_ == Kind::kStdout; }
+
+ private:
+  enum class Kind { kStdout, kStream, kReplace };
+  std::string path_;    // as given, for messages
+  std::string target_;  // what is written: the path, or the file its link names
+  Kind kind_ = Kind::kReplace;
+  unsigned mode_ = 0;   // permission bits of the file that replaces target_
+};
+
+// OutputFile(path, {}, false).Write(data).
 void WriteFileAtomically(const std::string& path, std::string_view data);
+
+// Writes to standard output; a failure is a bpe::Error that names `what` and the system's reason.
+void WriteStdout(std::string_view data, std::string_view what);
 
 // Installs handlers for SIGINT, SIGTERM and SIGHUP that remove a temporary file being written by
 // WriteFileAtomically and then die of the same signal (so the exit status still says which), and
