@@ -84,9 +84,11 @@ occurs fewer than --min-frequency times, or until no pair is left (said on stder
 
 options:
   --vocab-size N       target vocabulary size, 256..16777216 (required)
-  --output MODEL       model file to write (written to a temporary file, then renamed)
+  --output MODEL       model file to write, checked before training: written to a temporary file
+                       and renamed into place; - is standard output, a device or FIFO is written
+                       to, a symlink is written through; an input file is never overwritten
   --algorithm NAME     trainer (default: linked, linear in the longest piece; see bpebench list)
-  --pretokenizer P     whitespace, gpt2 or none (default: gpt2)
+  --pretokenizer P     gpt2, cl100k, o200k, whitespace or none (default: gpt2)
   --min-frequency F    stop when the best pair occurs fewer than F times (default: 1)
   --threads T          threads for counting words, 1..256 (default: hardware threads)
   --corpus NAME        train on a corpus from corpora/manifest.tsv instead of FILEs
@@ -113,7 +115,7 @@ options:
                        scripts/setup installs), a tiktoken JSON rank file, or a .tiktoken file;
                        ids are then tiktoken's and match tiktoken's encode_ordinary
   --pretokenizer P     the pattern of a .tiktoken file (gpt2, cl100k, o200k), when its file name
-                       does not say
+                       does not say; for any other model, an error unless it is the model's own
   --algorithm NAME     encoder (default: cached, i.e. backtrack with a piece cache; see bpebench
                        list); all give identical ids
   --threads T          encode in T chunks split at piece boundaries, 1..256 (default: 1)
@@ -136,8 +138,8 @@ that want the file itself (scripts/train-1gb builds its 1 GB input this way).
 
 constexpr const char* kExportHelp = R"(usage: bpebench export --model MODEL --format hf [--output FILE]
 
-Writes a model in another tool's format, to FILE (written to a temporary name, then renamed) or to
-standard output.
+Writes a model in another tool's format, to FILE (written to a temporary name, then renamed; see
+train --help for what --output accepts) or to standard output (no --output, or --output -).
 
   --format hf   HuggingFace tokenizers' tokenizer.json: byte-level BPE with GPT-2's byte-to-unicode
                 alphabet, the ByteLevel pre-tokenizer (GPT-2's pattern, no prefix space) and the

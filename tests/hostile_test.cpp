@@ -288,5 +288,21 @@ TEST(HostileModels, ALongTokenInATiktokenFileLoadsInLinearTime) {
   EXPECT_EQ(r.out, "260 258 257 10\n");
 }
 
+TEST(HostileModels, ATokenizerJsonWhoseIdsWouldNotRoundTripIsRefused) {
+  // Merge "a b" with "ab": 97 (the id of "a"): "ab a b" encoded to 97 32 97 32 98 and decoded to
+  // "ab ab b" when such a file was accepted.
+  const std::string dir = Scratch();
+  const std::string model = dir + "/ab.model";
+  ASSERT_EQ(Cli("train --vocab-size 257 --output " + model + " " + WriteTemp("hostile-ab.txt", "ab\nab\nab\n")).status, 0);
+  const auto json = Cli("export --format hf --model " + model);
+  ASSERT_EQ(json.status, 0) << json.err;
+  std::string bad = json.out;
+  const size_t at = bad.find("\"ab\": 256");
+  ASSERT_NE(at, std::string::npos);
+  bad.replace(at, 9, "\"ab\": 97");
+  ExpectError(Cli("encode --model " + WriteTemp("hostile-dup-id.json", bad), "echo ab a b | "),
+              "'a' and 'ab' have the same id 97");
+}
+
 }  // namespace
 }  // namespace bpe
