@@ -157,7 +157,7 @@ TEST(Cli, ExportWritesTokenizerJsonAtomicallyOrSaysWhy) {
 
 TEST(Cli, TiktokenVocabulariesGiveTiktokensIds) {
   if (FindTiktokenFile("cl100k_base").empty()) {
-    GTEST_SKIP() << "no tiktoken rank files in the search path (scripts/setup installs them)";
+    BPEBENCH_MISSING("no tiktoken rank files in the search path (scripts/setup installs them)");
   }
   const std::string text = WriteTemp("hello.txt", "Hello world");
   // Well-known ids: tiktoken.get_encoding(name).encode_ordinary("Hello world").

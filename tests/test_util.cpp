@@ -26,6 +26,11 @@ std::vector<std::string> SmallCorpusNames() {
   return names;
 }
 
+bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci && *ci && std::string_view(ci) != "false";
+}
+
 std::vector<std::string> PresentCorpora(const std::vector<std::string>& names) {
   std::vector<std::string> present;
   const auto manifest = LoadManifest();

@@ -124,7 +124,7 @@ class TiktokenVocabularies : public ::testing::TestWithParam<const char*> {};
 TEST_P(TiktokenVocabularies, EveryEncoderGivesTiktokensIds) {
   const std::string name = GetParam();
   if (FindTiktokenFile(name).empty()) {
-    GTEST_SKIP() << "no " << name << " rank file in the search path (scripts/setup installs the npm tiktoken package)";
+    BPEBENCH_MISSING("no " + name + " rank file in the search path (scripts/setup installs the npm tiktoken package)");
   }
   const Model m = LoadTiktoken(name);
   const Vocabulary vocab(m.merges);
@@ -162,7 +162,7 @@ TEST_P(TiktokenVocabularies, DotTiktokenFileGivesTheSameModel) {
   // OpenAI's .tiktoken format ("<base64> <rank>" lines), written from the npm JSON rank file's
   // tokens, must load as the identical model (same merges, same ids).
   const std::string name = GetParam();
-  if (FindTiktokenFile(name).empty()) GTEST_SKIP() << "no " << name << " rank file in the search path";
+  if (FindTiktokenFile(name).empty()) BPEBENCH_MISSING("no " + name + " rank file in the search path");
   const Model m = LoadTiktoken(name);
   const Vocabulary vocab(m.merges);
   std::vector<std::string> lines(vocab.size());
