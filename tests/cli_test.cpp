@@ -110,6 +110,26 @@ TEST(Cli, TrainReportsWhenTheVocabSizeIsNotReached) {
   EXPECT_NE(r.err.find("was not reached"), std::string::npos) << r.err;
 }
 
+TEST(Cli, MinFrequencyStopsAtItsBoundary) {
+  // Lines (pieces under `none`) "ab\n" x3 and "cd\n" x2: (a,b) and then (ab,\n) occur 3 times,
+  // (c,d) and (cd,\n) twice.
+  const std::string path = WriteTemp("minfreq.txt", "ab\nab\nab\ncd\ncd\n");
+  const std::string model = test::TempDir() + "/minfreq.model";
+  auto merges = [&](const std::string& min) {
+    const Result r = Cli("train --vocab-size 300 --pretokenizer none --min-frequency " + min + " --output " + model + " " + path);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.err;
+  };
+  std::string err = merges("3");
+  EXPECT_NE(err.find("trained 2 merges"), std::string::npos) << err;
+  EXPECT_NE(err.find("the best pair occurs fewer times than min_frequency"), std::string::npos) << err;
+  err = merges("2");  // (c,d) occurs exactly twice: it merges
+  EXPECT_NE(err.find("trained 4 merges"), std::string::npos) << err;
+  EXPECT_NE(err.find("no pairs left"), std::string::npos) << err;
+  ExpectError("train --vocab-size 300 --min-frequency 0 --output " + model + " " + path,
+              "--min-frequency 0 is out of range");
+}
+
 TEST(Cli, HelpAndList) {
   for (const char* cmd : {"--help", "list --help", "train --help", "encode --help", "decode --help", "export --help",
                           "corpus --help"}) {

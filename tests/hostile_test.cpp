@@ -246,8 +246,8 @@ TEST(HostileMessages, AFileThatShadowsAVocabularyNameIsNoted) {
 
 TEST(HostileModels, AModelOfLongTokensStaysSmallAndExact) {
   // One run of a letter trains a model of a few hundred bytes whose tokens double in length: the
-  // encoders' tables must follow the model's size, not its tokens' lengths (this once took 43 s and
-  // 4.2 GB to encode "hi").
+  // encoders' tables must follow the model's size, not its tokens' lengths (held whole, the tokens
+  // of such a model trained on 50 MB take gigabytes, and tables built from them minutes).
   const std::string dir = Scratch();
   const std::string model = dir + "/a.model";
   ASSERT_EQ(Cli("train --vocab-size 1000 --output " + model + " " +
@@ -271,8 +271,8 @@ TEST(HostileModels, AModelOfLongTokensStaysSmallAndExact) {
 }
 
 TEST(HostileModels, ALongTokenInATiktokenFileLoadsInLinearTime) {
-  // Rank 257 is a million letters that no merge of lower ranks makes: refused at once (the scan it
-  // replaced was quadratic in the token's length: minutes).
+  // Rank 257 is a million letters that no merge of lower ranks makes: refused at once (a derivation
+  // quadratic in the token's length would take minutes).
   std::string ranks;
   for (int b = 0; b < 256; ++b) ranks += test::Base64(std::string(1, static_cast<char>(b))) + " " + std::to_string(b) + "\n";
   const std::string ladder_head = ranks;

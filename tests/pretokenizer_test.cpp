@@ -1,6 +1,7 @@
 // Pre-tokenizers: the gpt2 scanner against PCRE2 running GPT-2's pattern itself, known splits, the
 // concatenation property on arbitrary bytes, safe split points, and thread-independent word counts.
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <map>
 #include <random>
@@ -116,6 +117,70 @@ TEST(Gpt2PreTokenizer, KnownSplits) {
   // U+3000 is White_Space, but only an ASCII space may prefix a word.
   EXPECT_EQ(Pieces("gpt2", "a\xE3\x80\x80\xE3\x80\x80" "b"),
             (V{"a", "\xE3\x80\x80", "\xE3\x80\x80", "b"}));
+}
+
+// Every code point's class in the generated tables against PCRE2's Unicode properties, not only
+// those that occur in the corpora: one match per code point, whose first matching group names its
+// category with White_Space first, as the tables rank them.
+TEST(UnicodeTables, EveryCodePointHasPcre2sCategory) {
+  const std::string pattern = std::string("^(?:([") + kWhiteSpace +
+                              "])|(\\p{Lu})|(\\p{Ll})|(\\p{Lt})|(\\p{Lm})|(\\p{Lo})|(\\p{M})|(\\p{N}))$";
+  int err = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), PCRE2_ZERO_TERMINATED,
+                                 PCRE2_UTF | PCRE2_UCP, &err, &offset, nullptr);
+  ASSERT_NE(re, nullptr) << "pattern does not compile at " << offset;
+  pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+  pcre2_match_data* md = pcre2_match_data_create_from_pattern(re, nullptr);
+  // Group g (1..8) -> category; no group: other.
+  constexpr unicode::Category kByGroup[] = {unicode::kCatOther, unicode::kCatSpace, unicode::kCatLu,
+                                            unicode::kCatLl,    unicode::kCatLt,    unicode::kCatLm,
+                                            unicode::kCatLo,    unicode::kCatMark,  unicode::kCatNumber};
+  size_t checked = 0, differ = 0;
+  for (uint32_t cp = 0; cp <= 0x10FFFF; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;  // surrogates are not UTF-8
+    char utf8[4];
+    size_t n;
+    if (cp < 0x80) {
+      utf8[0] = static_cast<char>(cp), n = 1;
+    } else if (cp < 0x800) {
+      utf8[0] = static_cast<char>(0xC0 | (cp >> 6)), utf8[1] = static_cast<char>(0x80 | (cp & 0x3F)), n = 2;
+    } else if (cp < 0x10000) {
+      utf8[0] = static_cast<char>(0xE0 | (cp >> 12)), utf8[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      utf8[2] = static_cast<char>(0x80 | (cp & 0x3F)), n = 3;
+    } else {
+      utf8[0] = static_cast<char>(0xF0 | (cp >> 18)), utf8[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      utf8[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), utf8[3] = static_cast<char>(0x80 | (cp & 0x3F)), n = 4;
+    }
+    const int rc = pcre2_match(re, reinterpret_cast<PCRE2_SPTR>(utf8), n, 0, 0, md, nullptr);
+    unicode::Category expected = unicode::kCatOther;
+    if (rc > 0) {
+      const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+      for (int g = 1; g < rc; ++g) {
+        if (ov[2 * g] != PCRE2_UNSET) {
+          expected = kByGroup[g];
+          break;
+        }
+      }
+    }
+    const unicode::CharClass expected_class = expected == unicode::kCatSpace ? unicode::kSpace
+                                              : expected == unicode::kCatNumber ? unicode::kNumber
+                                              : expected == unicode::kCatOther || expected == unicode::kCatMark
+                                                  ? unicode::kOther
+                                                  : unicode::kLetter;
+    ++checked;
+    if (unicode::CategoryOf(cp) != expected || unicode::ClassOf(cp) != expected_class) {
+      if (++differ <= 10) {
+        ADD_FAILURE() << fmt::format("U+{:04X}: category {} class {}, PCRE2 says category {} class {}", cp,
+                                     int(unicode::CategoryOf(cp)), int(unicode::ClassOf(cp)), int(expected),
+                                     int(expected_class));
+      }
+    }
+  }
+  pcre2_match_data_free(md);
+  pcre2_code_free(re);
+  EXPECT_EQ(checked, 0x110000u - 0x800u);
+  EXPECT_EQ(differ, 0u);
 }
 
 TEST(Gpt2PreTokenizer, AgreesWithPcre2OnEveryCorpus) {

@@ -101,8 +101,11 @@ class TrainerTest : public ::testing::TestWithParam<std::string> {
     return TrainWith(GetParam(), counts, vocab, min_frequency);
   }
   void ExpectSameAsReference(const WordCounts& counts, uint32_t vocab, uint64_t min_frequency = 1) {
-    const MergeList expected = TrainReference(counts, vocab, min_frequency);
-    const MergeList actual = Train(counts, vocab, min_frequency).merges;
+    const TrainResult reference = TrainWith(std::string(kReferenceTrainer), counts, vocab, min_frequency);
+    const MergeList& expected = reference.merges;
+    const TrainResult result = Train(counts, vocab, min_frequency);
+    const MergeList& actual = result.merges;
+    EXPECT_EQ(result.stop, reference.stop) << "the stop reason differs from the reference's";
     ASSERT_EQ(actual.size(), expected.size());
     for (size_t k = 0; k < expected.size(); ++k) {
       ASSERT_EQ(actual[k], expected[k]) << "first difference at merge " << k;
@@ -225,6 +228,29 @@ TEST_P(TrainerTest, MinFrequencyStopsTraining) {
   ExpectSameAsReference(counts, 5000, 50);
   // The next pair would occur fewer than 50 times: training on with min 49 can only add merges.
   EXPECT_GE(Train(counts, 5000, 49).merges.size(), r.merges.size());
+}
+
+// The boundary of every stop rule, on counts worked out by hand: (a,b) occurs 3 times, (c,d) twice.
+// A pair with exactly min_frequency occurrences merges; one with one fewer stops the training.
+TEST_P(TrainerTest, EveryStopReasonAtItsBoundary) {
+  const WordCounts counts = {{"ab", 3}, {"cd", 2}};
+  const MergeList ab = {{'a', 'b'}}, both = {{'a', 'b'}, {'c', 'd'}};
+  TrainResult r = Train(counts, 1000, 3);
+  EXPECT_EQ(r.merges, ab);
+  EXPECT_EQ(r.stop, StopReason::kMinFrequency);  // (c,d) occurs 2 < 3 times
+  r = Train(counts, 1000, 2);
+  EXPECT_EQ(r.merges, both);  // (c,d) occurs exactly 2 times: it merges
+  EXPECT_EQ(r.stop, StopReason::kNoPairs);
+  r = Train(counts, 1000, 4);
+  EXPECT_TRUE(r.merges.empty());
+  EXPECT_EQ(r.stop, StopReason::kMinFrequency);
+  r = Train(counts, 257, 1);
+  EXPECT_EQ(r.merges, ab);
+  EXPECT_EQ(r.stop, StopReason::kVocabSize);  // reached exactly, with a pair left
+  r = Train(counts, 258, 1);
+  EXPECT_EQ(r.merges, both);
+  EXPECT_EQ(r.stop, StopReason::kVocabSize);  // reached and no pair left: the size is what it asked
+  for (uint64_t min : {1, 2, 3, 4}) ExpectSameAsReference(counts, 1000, min);
 }
 
 TEST_P(TrainerTest, StopsEarlyWhenTheCorpusCannotReachTheVocabSize) {
