@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 
 #include "algorithms/runtime/file_io.h"
 #include "cli/search_paths.h"
@@ -149,6 +150,24 @@ std::string Base64(std::string_view bytes) {
   } else if (bytes.size() - i == 2) {
     const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8);
     out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+std::string Base64Decode(std::string_view text) {
+  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    const size_t v = alphabet.find(c);
+    if (v == std::string::npos) throw std::runtime_error("not base64: " + std::string(text));
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    if ((count += 6) >= 8) {
+      count -= 8;
+      out += static_cast<char>((bits >> count) & 0xFF);
+    }
   }
   return out;
 }

@@ -75,6 +75,8 @@ std::string WriteTemp(const std::string& name, const std::string& data);
 
 // Standard base64 with padding (tiktoken's rank files), written here apart from the loader's decoder.
 std::string Base64(std::string_view bytes);
+// Its inverse, by a table lookup per character (throws std::runtime_error on a bad character).
+std::string Base64Decode(std::string_view text);
 
 // Runs a shell command; returns its exit status, and its stdout/stderr in the out parameters.
 int RunCommand(const std::string& command, std::string* out, std::string* err);

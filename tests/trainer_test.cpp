@@ -345,12 +345,13 @@ TEST(ShardedTrainer, BothWaysOfApplyingAMergeGiveTheReferenceMerges) {
     } env(parallel_from);
     for (const WordCounts& counts : inputs) {
       const MergeList expected = TrainReference(counts, 600);
-      for (int threads : {2, 8}) {  // 8: more than the cores here (one shard per core)
+      for (int shards : {2, 3, 8}) {  // 3 and 8: more than the cores of a 2-core machine
         TrainOptions options;
         options.vocab_size = 600;
-        options.threads = threads;
+        options.threads = shards;
+        options.shards = shards;
         EXPECT_EQ(FindTrainer("sharded").make()->Train(counts, options).merges, expected)
-            << threads << " threads, rounds from " << parallel_from << " positions";
+            << shards << " shards, rounds from " << parallel_from << " positions";
       }
     }
   }

@@ -24,6 +24,9 @@ struct TrainOptions {
   uint32_t vocab_size = 10000;  // 256 byte tokens + merges; must be >= 256
   uint64_t min_frequency = 1;   // stop when the best pair occurs fewer times than this
   int threads = 1;              // trainers that are not parallel ignore it
+  // `sharded` only: its number of shards, each with a thread of its own. 0: one per thread, at most
+  // the hardware threads. The tests set it, to run 3 or 8 shards on any machine.
+  int shards = 0;
   // Called now and then from the training thread (about every 64 merges) when set.
   std::function<void(const TrainProgress&)> progress;
 };

@@ -82,8 +82,9 @@ class Run {
       if (wc.word.size() >= 2) words.push_back(&wc);
     }
     const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-    const size_t parts = std::clamp<size_t>(static_cast<size_t>(std::max(options.threads, 1)), 1,
-                                            std::max<size_t>(1, std::min(cores, words.size())));
+    const size_t wanted = options.shards > 0 ? static_cast<size_t>(options.shards)
+                                             : std::min(cores, static_cast<size_t>(std::max(options.threads, 1)));
+    const size_t parts = std::clamp<size_t>(wanted, 1, std::max<size_t>(1, words.size()));
     // The pieces dealt round-robin in their (sorted) order, so that every pair's occurrences are
     // spread evenly over the shards: contiguous runs would give one shard all the pieces that start
     // with a space (most of gpt2's), and with them most occurrences of the pairs that hold it.
