@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <set>
+#include <vector>
 #include <string>
 
 #include "algorithms/core/error.h"
@@ -91,12 +92,23 @@ const Info& Find(std::span<const Info> table, std::string_view name, std::string
 
 }  // namespace
 
+// A test build may link a definition (tests/wrong_encoder.cpp registers an encoder that is wrong on
+// purpose, to show that the harness catches it). Weak: the library and the programs define none.
+[[gnu::weak]] std::span<const EncoderInfo> TestOnlyEncoders();
+
 std::span<const TrainerInfo> Trainers() {
   static const auto table = Checked<TrainerInfo>(kTrainers, "trainer");
   return table;
 }
 std::span<const EncoderInfo> Encoders() {
-  static const auto table = Checked<EncoderInfo>(kEncoders, "encoder");
+  static const std::vector<EncoderInfo> table = [] {
+    std::vector<EncoderInfo> all(std::begin(kEncoders), std::end(kEncoders));
+    if (TestOnlyEncoders) {  // weak: null unless a test build links a definition
+      for (const EncoderInfo& e : TestOnlyEncoders()) all.push_back(e);
+    }
+    Checked<EncoderInfo>(all, "encoder");
+    return all;
+  }();
   return table;
 }
 std::span<const PreTokenizerInfo> PreTokenizers() {

@@ -440,7 +440,7 @@ int Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   bpe::TuneAllocator();
-  bpe::InstallSignalCleanup();
+  bpe::InstallSignalCleanup("bpebench: interrupted (no partial output file is left)\n");
   bpe::cli::UseDefaultSearchPaths();
   try {
     return bpe::cli::Run(argc, argv);

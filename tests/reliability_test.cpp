@@ -209,6 +209,7 @@ TEST(NothingLost, InterruptedTrainingLeavesTheOldModel) {
   const std::string model = dir + "/m.model";
   WriteFileAtomically(model, "old model\n");
   const std::string text = WriteTemp("interrupt.txt", test::CorpusSlice("gutenberg5", 1'000'000));
+  const std::string err = dir + "/stderr.txt";
   for (int sig : {SIGINT, SIGTERM}) {
     // naive training to 5000 takes many seconds: the signal lands in the middle of it. Started
     // directly (a shell's background job would ignore SIGINT).
@@ -216,7 +217,7 @@ TEST(NothingLost, InterruptedTrainingLeavesTheOldModel) {
     ASSERT_GE(child, 0);
     if (child == 0) {
       ::signal(SIGINT, SIG_DFL);
-      ::freopen("/dev/null", "w", stderr);
+      if (!::freopen(err.c_str(), "w", stderr)) ::_exit(126);
       ::execl(BPEBENCH_CLI, BPEBENCH_CLI, "train", "--algorithm", "naive", "--vocab-size", "5000",
               "--output", model.c_str(), text.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
@@ -226,6 +227,10 @@ TEST(NothingLost, InterruptedTrainingLeavesTheOldModel) {
     int status = 0;
     ::waitpid(child, &status, 0);
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << "expected death by signal " << sig;
+    // The handler ran (the default action would end the process without a word), then ended the
+    // process by the same signal.
+    EXPECT_NE(ReadFile(err).find("bpebench: interrupted (no partial output file is left)"), std::string::npos)
+        << ReadFile(err);
     EXPECT_EQ(ReadFile(model), "old model\n");
     EXPECT_TRUE(LeftoverTemps(dir).empty());
   }

@@ -25,16 +25,22 @@ namespace {
 // buffer and a flag, because a handler may only touch lock-free atomics and plain memory.
 char pending_tmp[4096];
 std::atomic<bool> has_pending{false};
+// What the handler says on stderr before the process ends (InstallSignalCleanup's `announce`).
+char announce_text[256];
+size_t announce_size = 0;
 
 extern "C" void CleanupAndDie(int sig) {
   if (has_pending.load()) ::unlink(pending_tmp);
+  if (announce_size) [[maybe_unused]] auto n = ::write(STDERR_FILENO, announce_text, announce_size);
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
 
 }  // namespace
 
-void InstallSignalCleanup() {
+void InstallSignalCleanup(std::string_view announce) {
+  announce_size = std::min(announce.size(), sizeof announce_text);
+  std::memcpy(announce_text, announce.data(), announce_size);
   // A signal ignored on entry stays ignored (nohup's SIGHUP, a background job's SIGINT).
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     if (std::signal(sig, CleanupAndDie) == SIG_IGN) std::signal(sig, SIG_IGN);

@@ -62,7 +62,8 @@ void WriteStdout(std::string_view data, std::string_view what);
 // Installs handlers for SIGINT, SIGTERM and SIGHUP that remove a temporary file being written by
 // WriteFileAtomically and then die of the same signal (so the exit status still says which), and
 // ignores SIGXFSZ so that a file size limit is a write error with a message, not a silent kill.
-void InstallSignalCleanup();
+// `announce` (at most 256 bytes) is written to stderr by the handler before the process ends.
+void InstallSignalCleanup(std::string_view announce = "");
 
 // Reads a file (or standard input for "-") in blocks of `block` bytes, calling fn(bytes) for each;
 // never holds more than one block. Throws bpe::Error like ReadFile.
