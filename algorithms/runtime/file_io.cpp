@@ -69,15 +69,11 @@ void ReadFileInBlocks(const std::string& path, size_t block,
   }
 }
 
-std::string ReadFile(const std::string& path) {
-  std::string data;
-  ReadFileInBlocks(path, 1 << 16, [&](std::string_view bytes) { data.append(bytes); });
-  return data;
-}
-
 namespace {
 struct StopReading {};
 }  // namespace
+
+std::string ReadFile(const std::string& path) { return ReadFile(path, UINT64_MAX, "a file"); }
 
 std::string ReadFile(const std::string& path, uint64_t max_bytes, std::string_view what) {
   std::string data;
