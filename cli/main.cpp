@@ -202,6 +202,10 @@ std::string ReadInput(const std::vector<std::string>& files, bool binary) {
   for (const auto& f : files) {
     // Checked block by block, so a binary file (/dev/zero, say) is refused at its first block.
     StreamCheck check(f == "-" ? "standard input" : f, binary);
+    std::error_code ec;
+    if (f != "-" && std::filesystem::is_regular_file(f, ec)) {
+      text.reserve(text.size() + std::filesystem::file_size(f, ec));  // one allocation, no regrowth
+    }
     ReadFileInBlocks(f, 1 << 20, [&](std::string_view block) {
       check.Add(block);
       text += block;
