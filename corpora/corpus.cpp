@@ -103,17 +103,26 @@ std::string ReadPacked(const std::string& packed, const std::string& packed_sha2
   return data;
 }
 
-std::string ReadFileOfCorpus(const CorpusFile& file, const std::string& corpus) {
+// Where a corpus file is read from: the corpora folder, else its bundled copy (for a file that is
+// not packed there); kMissing when neither is here.
+enum class Source { kFolder, kBundled, kMissing };
+Source SourceOf(const CorpusFile& file) {
   std::error_code ec;
-  const bool present = fs::exists(Where(file), ec);
-  if (!file.unpacked_sha256.empty()) {  // packed in the corpora folder
-    if (!present) Fail("{}", Missing(file, corpus));
-    return ReadPacked(Where(file), file.sha256, fs::path(CacheFolder()) / fs::path(file.path).stem(),
-                      file.unpacked_sha256, corpus);
-  }
-  if (present) return ReadChecked(Where(file), file.sha256, corpus);
-  if (const std::string packed = Bundled(file); !packed.empty()) {
-    return ReadPacked(packed, "", fs::path(CacheFolder()) / "bundled" / file.path, file.sha256, corpus);
+  if (fs::exists(Where(file), ec)) return Source::kFolder;
+  if (file.unpacked_sha256.empty() && !Bundled(file).empty()) return Source::kBundled;
+  return Source::kMissing;
+}
+
+std::string ReadFileOfCorpus(const CorpusFile& file, const std::string& corpus) {
+  switch (SourceOf(file)) {
+    case Source::kFolder:
+      if (file.unpacked_sha256.empty()) return ReadChecked(Where(file), file.sha256, corpus);
+      return ReadPacked(Where(file), file.sha256, fs::path(CacheFolder()) / fs::path(file.path).stem(),
+                        file.unpacked_sha256, corpus);
+    case Source::kBundled:
+      return ReadPacked(Bundled(file), "", fs::path(CacheFolder()) / "bundled" / file.path, file.sha256, corpus);
+    case Source::kMissing:
+      break;
   }
   Fail("{}", Missing(file, corpus));
 }
@@ -185,11 +194,8 @@ std::string LoadCorpusText(const CorpusInfo& corpus) {
 }
 
 std::string MissingCorpusReason(const CorpusInfo& corpus) {
-  std::error_code ec;
   for (const auto& file : corpus.files) {
-    if (!fs::exists(Where(file), ec) && (!file.unpacked_sha256.empty() || Bundled(file).empty())) {
-      return Missing(file, corpus.name);
-    }
+    if (SourceOf(file) == Source::kMissing) return Missing(file, corpus.name);
   }
   return "";
 }

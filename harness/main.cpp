@@ -93,17 +93,15 @@ int Main(int argc, char** argv, const std::string& allocator) {
       std::thread::hardware_concurrency() > 1) {
     s.threads.push_back(static_cast<int>(std::thread::hardware_concurrency()));
   }
-  const std::vector<std::string> argv_list(argv + 1, argv + argc);
-  if (std::find(argv_list.begin(), argv_list.end(), "--help") != argv_list.end() ||
-      std::find(argv_list.begin(), argv_list.end(), "-h") != argv_list.end()) {
-    std::fputs(kHelp, stdout);
-    return 0;
-  }
-  const cli::Args args(argv_list,
+  const cli::Args args(std::vector<std::string>(argv + 1, argv + argc),
                        {"--corpora", "--vocab-sizes", "--threads", "--pretokenizer", "--budget",
                         "--repetitions", "--min-time", "--adversarial-max", "--production-vocabs",
                         "--algorithms", "--out"},
                        {"--quick", "--no-peers"}, "--benchmark_");
+  if (args.help()) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
   if (!args.positional().empty()) Fail("unexpected argument '{}' (see --help)", args.positional()[0]);
   size_t adversarial_max = 1 << 20;
   if (args.Has("--quick")) {  // explicit options below override these

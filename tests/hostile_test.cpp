@@ -35,18 +35,6 @@ std::string Scratch() {
 
 std::string Text(const std::string& dir) { return WriteTemp(fs::path(dir).filename().string() + ".txt", "the cat sat on the mat\n"); }
 
-void ExpectError(const test::CliResult& r, const std::string& needle) {
-  EXPECT_NE(r.status, 0) << r.err;
-  EXPECT_LT(r.status, 128) << "crashed\n" << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 TEST(HostileOutput, ACharacterDeviceIsWrittenToNotReplaced) {
   const std::string dir = Scratch();
   // As root a device node of our own stands in for /dev/null (the real one is left alone either way);
@@ -73,7 +61,7 @@ TEST(HostileOutput, AFifoGetsTheModel) {
   const std::string fifo = dir + "/pipe";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   std::string received;
-  std::thread reader([&] { received = Slurp(fifo); });
+  std::thread reader([&] { received = ReadFile(fifo); });
   const auto r = Cli("train --vocab-size 260 --output " + fifo + " " + Text(dir));
   reader.join();
   EXPECT_EQ(r.status, 0) << r.err;
@@ -90,19 +78,19 @@ TEST(HostileOutput, ASymlinkIsWrittenThroughAndADanglingOneRefused) {
   fs::create_symlink(target, link);
   ASSERT_EQ(Cli("train --vocab-size 260 --output " + link + " " + Text(dir)).status, 0);
   EXPECT_TRUE(fs::is_symlink(link)) << "the link itself was replaced";
-  EXPECT_TRUE(Slurp(target).starts_with("bpebench-model 1\n"));
+  EXPECT_TRUE(ReadFile(target).starts_with("bpebench-model 1\n"));
   const std::string dangling = dir + "/dangling.model";
   fs::create_symlink(dir + "/nowhere/x.model", dangling);
-  ExpectError(Cli("train --vocab-size 260 --output " + dangling + " " + Text(dir)), "symbolic link to a file that does not exist");
+  test::ExpectCliError(Cli("train --vocab-size 260 --output " + dangling + " " + Text(dir)), "symbolic link to a file that does not exist");
 }
 
 TEST(HostileOutput, AReadOnlyFileAndADirectoryAreRefused) {
   const std::string dir = Scratch();
   const std::string kept = WriteTemp(fs::path(dir).filename().string() + "/kept.model", "precious\n");
   fs::permissions(kept, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-  ExpectError(Cli("train --vocab-size 260 --output " + kept + " " + Text(dir)), "the file is read-only");
-  EXPECT_EQ(Slurp(kept), "precious\n");
-  ExpectError(Cli("train --vocab-size 260 --output " + dir + " " + Text(dir)), "it is a directory");
+  test::ExpectCliError(Cli("train --vocab-size 260 --output " + kept + " " + Text(dir)), "the file is read-only");
+  EXPECT_EQ(ReadFile(kept), "precious\n");
+  test::ExpectCliError(Cli("train --vocab-size 260 --output " + dir + " " + Text(dir)), "it is a directory");
 }
 
 TEST(HostileOutput, TheTemporaryFileIsNotAPredictableName) {
@@ -112,8 +100,8 @@ TEST(HostileOutput, TheTemporaryFileIsNotAPredictableName) {
   const std::string out = dir + "/o.model";
   fs::create_symlink(precious, out + ".tmp." + std::to_string(::getpid()));
   WriteFileAtomically(out, "new model\n");
-  EXPECT_EQ(Slurp(precious), "precious\n");
-  EXPECT_EQ(Slurp(out), "new model\n");
+  EXPECT_EQ(ReadFile(precious), "precious\n");
+  EXPECT_EQ(ReadFile(out), "new model\n");
   int temps = 0;
   for (const auto& e : fs::directory_iterator(dir)) temps += e.path().filename().string().starts_with(".bpebench-");
   EXPECT_EQ(temps, 0) << "a temporary file was left";
@@ -122,14 +110,14 @@ TEST(HostileOutput, TheTemporaryFileIsNotAPredictableName) {
 TEST(HostileOutput, AnOutputThatIsAnInputIsRefusedBeforeAnyWork) {
   const std::string dir = Scratch();
   const std::string text = Text(dir);
-  const std::string before = Slurp(text);
-  ExpectError(Cli("train --vocab-size 260 --output " + text + " " + text), "is the input file");
-  EXPECT_EQ(Slurp(text), before);
+  const std::string before = ReadFile(text);
+  test::ExpectCliError(Cli("train --vocab-size 260 --output " + text + " " + text), "is the input file");
+  EXPECT_EQ(ReadFile(text), before);
   const std::string model = dir + "/m.model";
   ASSERT_EQ(Cli("train --vocab-size 260 --output " + model + " " + text).status, 0);
-  const std::string model_before = Slurp(model);
-  ExpectError(Cli("export --format hf --model " + model + " --output " + model), "is the input file");
-  EXPECT_EQ(Slurp(model), model_before);
+  const std::string model_before = ReadFile(model);
+  test::ExpectCliError(Cli("export --format hf --model " + model + " --output " + model), "is the input file");
+  EXPECT_EQ(ReadFile(model), model_before);
 }
 
 TEST(HostileOutput, AMissingFolderFailsBeforeTrainingAndLongNamesWork) {
@@ -137,12 +125,12 @@ TEST(HostileOutput, AMissingFolderFailsBeforeTrainingAndLongNamesWork) {
   // naive training to 5000 on this text takes many seconds: an error after it would come with
   // progress lines on stderr; ExpectError wants the one line of the error alone.
   const std::string text = WriteTemp("hostile-big.txt", test::CorpusSlice("gutenberg5", 1'000'000));
-  ExpectError(Cli("train --algorithm naive --vocab-size 5000 --output " + dir + "/no/such/m.model " + text),
+  test::ExpectCliError(Cli("train --algorithm naive --vocab-size 5000 --output " + dir + "/no/such/m.model " + text),
               "the folder '" + dir + "/no/such' does not exist");
   const std::string longname = dir + "/" + std::string(250, 'n');
   const auto r = Cli("train --vocab-size 260 --output " + longname + " " + Text(dir));
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(Slurp(longname).starts_with("bpebench-model 1\n"));
+  EXPECT_TRUE(ReadFile(longname).starts_with("bpebench-model 1\n"));
 }
 
 TEST(HostileOutput, DashIsStandardOutput) {
@@ -161,10 +149,10 @@ TEST(HostileInput, EndlessFilesAreRefusedAtTheirFirstBlock) {
   // Each would read until memory runs out if it read its input whole before looking at it.
   const std::string model = test::TempDir() + "/hostile-endless.model";
   ASSERT_EQ(Cli("train --vocab-size 260 --output " + model + " " + WriteTemp("hostile-endless.txt", "abc abc\n")).status, 0);
-  ExpectError(Cli("encode --model /dev/zero", "echo hi | "), "it holds NUL bytes");
-  ExpectError(Cli("encode --model " + model + " /dev/zero"), "looks like a binary file (NUL byte at offset 0)");
-  ExpectError(Cli("decode --model " + model + " /dev/zero"), "is not a token id");
-  ExpectError(Cli("export --format hf --model /dev/zero"), "not a bpebench model file");
+  test::ExpectCliError(Cli("encode --model /dev/zero", "echo hi | "), "it holds NUL bytes");
+  test::ExpectCliError(Cli("encode --model " + model + " /dev/zero"), "looks like a binary file (NUL byte at offset 0)");
+  test::ExpectCliError(Cli("decode --model " + model + " /dev/zero"), "is not a token id");
+  test::ExpectCliError(Cli("export --format hf --model /dev/zero"), "not a bpebench model file");
   const auto list = Cli("list", "BPEBENCH_MANIFEST=/dev/zero ");
   EXPECT_EQ(list.status, 0);
   EXPECT_NE(list.err.find("not a corpus manifest"), std::string::npos) << list.err;
@@ -176,24 +164,24 @@ TEST(HostileOptions, HelpIsAnOptionOnlyWhereAnOptionStands) {
   // The value of --output: a file named -h, no help.
   const auto r = Cli("train --vocab-size 260 --output " + out + " " + Text(dir));
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(Slurp(out).starts_with("bpebench-model 1\n"));
+  EXPECT_TRUE(ReadFile(out).starts_with("bpebench-model 1\n"));
   // After --: a file name.
-  ExpectError(Cli("train --vocab-size 260 --output " + dir + "/m.model -- -h"), "cannot open '-h'");
+  test::ExpectCliError(Cli("train --vocab-size 260 --output " + dir + "/m.model -- -h"), "cannot open '-h'");
   EXPECT_NE(Cli("train --vocab-size 260 -h").out.find("usage: bpebench train"), std::string::npos);
 }
 
 TEST(HostileOptions, RepeatedUnknownAndContradictingValuesAreErrors) {
   const std::string dir = Scratch();
-  ExpectError(Cli("train --vocab-size 300 --vocab-size 400 --output " + dir + "/m.model " + Text(dir)),
+  test::ExpectCliError(Cli("train --vocab-size 300 --vocab-size 400 --output " + dir + "/m.model " + Text(dir)),
               "option --vocab-size is given more than once");
-  ExpectError(Cli("train --vocab-size 100 --output " + dir + "/m.model " + Text(dir)),
+  test::ExpectCliError(Cli("train --vocab-size 100 --output " + dir + "/m.model " + Text(dir)),
               "--vocab-size 100 is below the 256-byte alphabet (256..16777216)");
   const std::string model = dir + "/m.model";
   ASSERT_EQ(Cli("train --vocab-size 260 --output " + model + " " + Text(dir)).status, 0);
-  ExpectError(Cli("encode --model " + model + " --pretokenizer bogus", "echo hi | "), "unknown pre-tokenizer 'bogus'");
-  ExpectError(Cli("encode --model " + model + " --pretokenizer cl100k", "echo hi | "),
+  test::ExpectCliError(Cli("encode --model " + model + " --pretokenizer bogus", "echo hi | "), "unknown pre-tokenizer 'bogus'");
+  test::ExpectCliError(Cli("encode --model " + model + " --pretokenizer cl100k", "echo hi | "),
               "--pretokenizer cl100k contradicts the model " + model + ", whose pattern is gpt2");
-  ExpectError(Cli("encode --model " + model + " --output x", "echo hi | "), "unknown option '--output'");
+  test::ExpectCliError(Cli("encode --model " + model + " --output x", "echo hi | "), "unknown option '--output'");
 }
 
 TEST(HostileMessages, SayWhatTheFileLooksLike) {
@@ -201,14 +189,14 @@ TEST(HostileMessages, SayWhatTheFileLooksLike) {
   const std::string model = dir + "/m.model";
   ASSERT_EQ(Cli("train --vocab-size 262 --output " + model + " " + Text(dir)).status, 0);
   std::string crlf;
-  for (char c : Slurp(model)) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
-  ExpectError(Cli("encode --model " + WriteTemp("hostile-crlf.model", crlf), "echo hi | "), "CRLF (Windows) line ends");
+  for (char c : ReadFile(model)) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  test::ExpectCliError(Cli("encode --model " + WriteTemp("hostile-crlf.model", crlf), "echo hi | "), "CRLF (Windows) line ends");
   const std::string json = dir + "/tokenizer.json";
   ASSERT_EQ(Cli("export --format hf --model " + model + " --output " + json).status, 0);
-  const std::string tokenizer = Slurp(json);
-  ExpectError(Cli("encode --model " + WriteTemp("hostile-bom.json", "\xEF\xBB\xBF" + tokenizer), "echo hi | "),
+  const std::string tokenizer = ReadFile(json);
+  test::ExpectCliError(Cli("encode --model " + WriteTemp("hostile-bom.json", "\xEF\xBB\xBF" + tokenizer), "echo hi | "),
               "byte order mark (BOM)");
-  ExpectError(Cli("encode --model " + WriteTemp("hostile-cut.json", tokenizer.substr(0, 2000)), "echo hi | "),
+  test::ExpectCliError(Cli("encode --model " + WriteTemp("hostile-cut.json", tokenizer.substr(0, 2000)), "echo hi | "),
               "looks like a tokenizer.json cut short at byte 2000");
   // Leading whitespace is still JSON: it loads and gives the model's ids.
   const auto spaced = Cli("encode --model " + WriteTemp("hostile-spaced.json", "\n  " + tokenizer), "echo hi | ");
@@ -220,16 +208,16 @@ TEST(HostileMessages, NamesAndBytesAreEscapedAndWriteErrorsSayWhy) {
   const std::string dir = Scratch();
   const std::string evil = dir + "/a\x1b[31mred\x07/m.model";
   const auto r = Cli("train --vocab-size 260 --output " + ShellQuote(evil) + " " + Text(dir));
-  ExpectError(r, "a\\x1B[31mred\\x07");
+  test::ExpectCliError(r, "a\\x1B[31mred\\x07");
   EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "a raw escape reached the terminal";
   // Bytes from a file: a NUL does not cut the message short.
   const std::string model = dir + "/m.model";
   ASSERT_EQ(Cli("train --vocab-size 260 --output " + model + " " + Text(dir)).status, 0);
   const auto d = Cli("decode --model " + model + " " + WriteTemp("hostile-nul.txt", std::string("12 x\0y 13", 9)));
-  ExpectError(d, "'x\\x00y' at byte 3 is not a token id");
+  test::ExpectCliError(d, "'x\\x00y' at byte 3 is not a token id");
   if (fs::exists("/dev/full")) {
     // The braces keep the redirection to /dev/full inside; the test's own capture goes around them.
-    ExpectError(Cli("encode --model " + model + " > /dev/full; }", "{ echo hi | "), "No space left on device");
+    test::ExpectCliError(Cli("encode --model " + model + " > /dev/full; }", "{ echo hi | "), "No space left on device");
   }
 }
 
@@ -266,8 +254,8 @@ TEST(HostileModels, AModelOfLongTokensStaysSmallAndExact) {
   }
   const auto d = Cli("decode --model " + model, "echo " + expected.substr(0, expected.size() - 1) + " | ");
   EXPECT_EQ(d.status, 0) << d.err;
-  EXPECT_EQ(d.out, Slurp(text));
-  ExpectError(Cli("export --format hf --model " + model), "too long to export");
+  EXPECT_EQ(d.out, ReadFile(text));
+  test::ExpectCliError(Cli("export --format hf --model " + model), "too long to export");
 }
 
 TEST(HostileModels, ALongTokenInATiktokenFileLoadsInLinearTime) {
@@ -277,7 +265,7 @@ TEST(HostileModels, ALongTokenInATiktokenFileLoadsInLinearTime) {
   for (int b = 0; b < 256; ++b) ranks += test::Base64(std::string(1, static_cast<char>(b))) + " " + std::to_string(b) + "\n";
   const std::string ladder_head = ranks;
   ranks += test::Base64("aa") + " 256\n" + test::Base64(std::string(1'000'000, 'a')) + " 257\n";
-  ExpectError(Cli("encode --pretokenizer gpt2 --model " + WriteTemp("hostile-long.tiktoken", ranks), "echo hi | "),
+  test::ExpectCliError(Cli("encode --pretokenizer gpt2 --model " + WriteTemp("hostile-long.tiktoken", ranks), "echo hi | "),
               "token of rank 257 (1000000 bytes) is not one merge of two lower-ranked tokens");
   // A ladder a, aa, aaaa, ... up to 2^18 letters: it loads, and a run of 44 letters is 32 + 8 + 4.
   std::string ladder = ladder_head;
@@ -300,7 +288,7 @@ TEST(HostileModels, ATokenizerJsonWhoseIdsWouldNotRoundTripIsRefused) {
   const size_t at = bad.find("\"ab\": 256");
   ASSERT_NE(at, std::string::npos);
   bad.replace(at, 9, "\"ab\": 97");
-  ExpectError(Cli("encode --model " + WriteTemp("hostile-dup-id.json", bad), "echo ab a b | "),
+  test::ExpectCliError(Cli("encode --model " + WriteTemp("hostile-dup-id.json", bad), "echo ab a b | "),
               "'a' and 'ab' have the same id 97");
 }
 

@@ -24,14 +24,6 @@ using Result = test::CliResult;
 using test::Cli;
 using test::WriteTemp;
 
-void ExpectError(const Result& r, const std::string& needle, const std::string& what) {
-  EXPECT_NE(r.status, 0) << what;
-  EXPECT_LT(r.status, 128) << "crashed: " << what << "\n" << r.err;
-  EXPECT_EQ(r.out, "") << what;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << what << "\n" << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << what << "\nstderr: " << r.err;
-}
-
 // Temporary files a writer may have left in `dir` (.bpebench-XXXXXX, see OutputFile).
 std::vector<std::string> LeftoverTemps(const std::string& dir) {
   std::vector<std::string> found;
@@ -58,9 +50,9 @@ TEST(BadInput, UnreadableFile) {
                                                       std::filesystem::perms::others_exec);
     prefix = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
   }
-  ExpectError(Cli("train --vocab-size 300 --output /tmp/never.model " + path, prefix),
+  test::ExpectCliError(Cli("train --vocab-size 300 --output /tmp/never.model " + path, prefix),
               "bpebench: error: cannot open '" + path + "': Permission denied", "unreadable file");
-  ExpectError(Cli("encode --model " + SmallModel("unreadable") + " " + path, prefix),
+  test::ExpectCliError(Cli("encode --model " + SmallModel("unreadable") + " " + path, prefix),
               "bpebench: error: cannot open '" + path + "': Permission denied", "unreadable file (encode)");
 }
 
@@ -69,9 +61,9 @@ TEST(BadInput, RandomBytesWithoutBinaryFlag) {
   std::string bytes = test::RandomBytes(rng, 100'000);
   std::replace(bytes.begin(), bytes.end(), '\0', '\x01');  // no NUL: the UTF-8 check must catch it
   const std::string path = WriteTemp("random_no_nul.bin", bytes);
-  ExpectError(Cli("train --vocab-size 300 --output " + test::TempDir() + "/r.model " + path),
+  test::ExpectCliError(Cli("train --vocab-size 300 --output " + test::TempDir() + "/r.model " + path),
               "invalid UTF-8 at byte offset", "random bytes (train)");
-  ExpectError(Cli("encode --model " + SmallModel("random") + " " + path), "invalid UTF-8",
+  test::ExpectCliError(Cli("encode --model " + SmallModel("random") + " " + path), "invalid UTF-8",
               "random bytes (encode)");
 }
 
@@ -86,7 +78,7 @@ TEST(BadInput, InvalidUtf8CutByABlockEdgeIsFoundAtItsOffset) {
   const Result ok = Cli("train --vocab-size 260 --output " + model + " " + good);
   EXPECT_EQ(ok.status, 0) << ok.err;
   const std::string bad = WriteTemp("edge_bad.txt", text + "\xE4\xB8( tail\n");
-  ExpectError(Cli("train --vocab-size 260 --output " + model + " " + bad),
+  test::ExpectCliError(Cli("train --vocab-size 260 --output " + model + " " + bad),
               "invalid UTF-8 at byte offset " + std::to_string(block - 1), "broken UTF-8 at a block edge");
 }
 
@@ -129,7 +121,7 @@ TEST(BadInput, ModelTruncatedAtEveryByte) {
   for (size_t n = 0; n < bytes.size(); ++n) {
     const std::string cut = WriteTemp("cut.model", bytes.substr(0, n));
     const Result r = Cli("encode --model " + cut + " " + text);
-    ExpectError(r, "cut.model", "model truncated to " + std::to_string(n) + " bytes");
+    test::ExpectCliError(r, "cut.model", "model truncated to " + std::to_string(n) + " bytes");
   }
   EXPECT_EQ(Cli("encode --model " + model + " " + text).status, 0);
 }
@@ -144,7 +136,7 @@ TEST(BadInput, ModelsWithImpossibleMergesOrFromOtherTools) {
       {{{'a', 'b'}, {'a', 'b'}}, "merge 1 (97 98) repeats merge 0"},
   };
   for (const auto& [merges, needle] : cases) {
-    ExpectError(Cli("encode --model " + WriteTemp("impossible.model", model_with(merges)) + " " + text),
+    test::ExpectCliError(Cli("encode --model " + WriteTemp("impossible.model", model_with(merges)) + " " + text),
                 needle, needle);
   }
   // Files of other tools: HF's tokenizer.json is read when it is plain byte-level BPE and otherwise
@@ -160,18 +152,18 @@ TEST(BadInput, ModelsWithImpossibleMergesOrFromOtherTools) {
       {"#version: 0.2\nt h\nth e\n", "GPT-2 merges.txt", "not a bpebench model file"},
   };
   for (const auto& [bytes, what, needle] : foreign) {
-    ExpectError(Cli("encode --model " + WriteTemp("foreign.model", bytes) + " " + text), needle, what);
+    test::ExpectCliError(Cli("encode --model " + WriteTemp("foreign.model", bytes) + " " + text), needle, what);
   }
-  ExpectError(Cli("encode --model " + WriteTemp("ranks.tiktoken", "IQ== 0\nIg== 1\n") + " --pretokenizer gpt2 " + text),
+  test::ExpectCliError(Cli("encode --model " + WriteTemp("ranks.tiktoken", "IQ== 0\nIg== 1\n") + " --pretokenizer gpt2 " + text),
               "byte 0x00 has no token", "tiktoken rank file missing bytes");
 }
 
 TEST(BadInput, DecodeIdsThatDoNotExist) {
   const std::string model = SmallModel("decode_ids");
-  ExpectError(Cli("decode --model " + model + " " + WriteTemp("ids1", "262\n")), "token id 262", "262");
-  ExpectError(Cli("decode --model " + model + " " + WriteTemp("ids2", "4294967295\n")), "token id 4294967295",
+  test::ExpectCliError(Cli("decode --model " + model + " " + WriteTemp("ids1", "262\n")), "token id 262", "262");
+  test::ExpectCliError(Cli("decode --model " + model + " " + WriteTemp("ids2", "4294967295\n")), "token id 4294967295",
               "max id");
-  ExpectError(Cli("decode --model " + model + " " + WriteTemp("ids3", "-1\n")), "is not a token id", "-1");
+  test::ExpectCliError(Cli("decode --model " + model + " " + WriteTemp("ids3", "-1\n")), "is not a token id", "-1");
 }
 
 TEST(BadInput, NonePreTokenizerOnTextWithoutNewlines) {
@@ -198,7 +190,7 @@ TEST(NothingLost, FullDiskLeavesTheOldModelAndNoTemporaryFile) {
   WriteFileAtomically(model, "old model\n");
   const std::string text = WriteTemp("fulldisk.txt", test::CorpusSlice("gutenberg5", 200'000));
   const Result r = Cli("train --vocab-size 2000 --output " + model + " " + text, "ulimit -f 4; ");
-  ExpectError(r, "cannot write '" + model + "': File too large", "write past the size limit");
+  test::ExpectCliError(r, "cannot write '" + model + "': File too large", "write past the size limit");
   EXPECT_EQ(ReadFile(model), "old model\n");
   EXPECT_TRUE(LeftoverTemps(dir).empty());
 }

@@ -1,8 +1,11 @@
 #include "tests/test_util.h"
 
+#include <gtest/gtest.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -128,6 +131,14 @@ CliResult Cli(const std::string& args, const std::string& prefix) {
   CliResult r;
   r.status = RunCommand(prefix + std::string(BPEBENCH_CLI) + " " + args, &r.out, &r.err);
   return r;
+}
+
+void ExpectCliError(const CliResult& r, const std::string& needle, const std::string& what) {
+  EXPECT_NE(r.status, 0) << what;
+  EXPECT_LT(r.status, 128) << "crashed: " << what << "\n" << r.err;
+  EXPECT_EQ(r.out, "") << what;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << what << "\n" << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << what << "\nstderr: " << r.err;
 }
 
 std::string WriteTemp(const std::string& name, const std::string& data) {

@@ -70,6 +70,9 @@ struct CliResult {
   std::string out, err;
 };
 CliResult Cli(const std::string& args, const std::string& prefix = "");
+// A failure of the CLI: a non-zero status (not a crash), nothing on stdout, exactly one line on
+// stderr that contains `needle`.
+void ExpectCliError(const CliResult& r, const std::string& needle, const std::string& what = "");
 // Writes data to TempDir()/name; returns the path.
 std::string WriteTemp(const std::string& name, const std::string& data);
 
