@@ -2,11 +2,13 @@
 // Google Benchmark (--benchmark_filter, --benchmark_out, ...).
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -21,6 +23,7 @@
 #include "harness/context.h"
 #include "harness/progress.h"
 #include "harness/sweep.h"
+#include "harness/sweep_internal.h"
 
 namespace bpe::harness {
 namespace {
@@ -33,37 +36,51 @@ the CPU, compiler, flags, commit, corpus hashes, skips and checks in its context
 
 Benchmarks: count/ (word counting), train/ (from word counts), train_text/ (end to end from text:
 counting on T threads, then training), encode/ (held-out text), adversarial/ and piece/ (one long
-piece). Peers, in the same run unless --no-peers, under the same names:
+piece). The text classes: English prose (gutenberg5, every vocab size), many languages (udhr59),
+Chinese (zh_sanguo) and code (python_stdlib, lua) at --class-vocab-sizes, each with tiktoken's
+gpt2, cl100k_base and o200k_base too; a corpus whose files are not here is left out, said why.
+
+Peers, in the same run unless --no-peers, under the same names:
   sentencepiece   train_text and encode, in-process (libsentencepiece-dev; skipped if the harness
                   was built without it). Own normalization and tie rules: speed and bytes per token.
-  hf_tokenizers   train_text at vocab 30000 only (its Node binding has no size option), and encode
-                  with OUR model at each vocab, exported as tokenizer.json: checked id for id.
-  tiktoken        encode with its own gpt2, cl100k_base and o200k_base (vocab 50256, 100256,
-                  199998: the tokens encode_ordinary gives), 1 thread.
-Our encoders also run with those three vocabularies (rank files from the npm tiktoken package,
-merges derived from the ranks), each with its own pattern, checked id for id against tiktoken.
-HF and tiktoken run in Node (harness/peers/runner.mjs; scripts/setup runs npm ci there). A peer that
-is missing is listed as skipped, with the reason, and the sweep goes on.
+  plug-ins        every folder in harness/peers (and --peer-dir) with a peer.json: a program that
+                  speaks JSON lines over pipes (docs/peers.md). Shipped: tiktoken (wasm),
+                  tiktoken-node and anysphere-tiktoken-node (tiktoken's Rust core, native),
+                  hf_tokenizers (native), gpt-tokenizer and js-tiktoken (pure JS), python-bpe (pure
+                  Python, small vocab sizes and a prefix of the text). Each is checked id for id
+                  against our ids before it is timed: a difference is a MISMATCH, a crash, a hang
+                  or garbage is reported as failed with its stderr, and the sweep goes on.
+Our encoders also run with tiktoken's vocabularies (rank files from the npm tiktoken package,
+merges derived from the ranks), each with its own pattern.
 
 options:
-  --corpora A,B         corpora from corpora/manifest.tsv (default: gutenberg5)
-  --vocab-sizes A,B     vocabulary sizes (default: 1000,2000,5000,10000,20000,30000,50000; sizes
-                        the corpus cannot reach are left out)
+  --corpora A,B         corpora from corpora/manifest.tsv (default: gutenberg5,udhr59,zh_sanguo,
+                        python_stdlib,lua)
+  --corpus PATH         your own text too (a file, or a folder of files joined in name order): a
+                        class of its own, named user_<name>, split like the others, sha256 in the
+                        results
+  --vocab-sizes A,B     vocabulary sizes for the first corpus (default: 1000,2000,5000,10000,20000,
+                        30000,50000; sizes the corpus cannot reach are left out)
+  --class-vocab-sizes A,B  vocabulary sizes for the other corpora (default: 10000)
+  --class-threads A,B   thread counts for the other corpora (default: 1)
   --threads A,B         thread counts (default: 1,2,4,... up to the hardware threads)
   --pretokenizer P      pre-tokenizer for training and encoding (default: gpt2)
   --budget S            skip runs whose single-shot time is estimated above S seconds (default: 10)
   --repetitions N       repetitions per benchmark (default: 9, what compare's U test needs)
-  --min-time S          minimum time per repetition (default: 0.2)
-  --adversarial-max B   longest adversarial input in bytes (default: 1048576; 0 leaves them out,
+  --min-time S          minimum time per repetition (default: 0.1)
+  --adversarial-max B   longest adversarial input in bytes (1 KiB, 16 KiB, 256 KiB, 1 MiB up to B;
+                        default: 1048576; 0 leaves them out,
                         and the piece-length benchmarks too)
-  --no-peers            leave out the peer libraries (sentencepiece, HF tokenizers, tiktoken)
+  --no-peers            leave out the peers (sentencepiece and the plug-ins)
+  --peer-dir DIR        plug-in peers from DIR too (a peer folder, or a folder of them)
+  --peer-timeout S      a plug-in that takes longer than S seconds to answer has failed (default: 300)
   --production-vocabs L tiktoken vocabularies our encoders also run with, checked token for token
                         against tiktoken (default: gpt2,cl100k_base,o200k_base; "none" for none)
   --algorithms A,B      only these trainers, encoders and peers (default: all; `bpebench list`
                         names ours). Without the reference (naive), outputs are checked against
                         the first selected algorithm's
-  --quick               a small sweep for CI: vocab 1000,5000; 3 repetitions; min time 0.05 s;
-                        budget 2 s; adversarial inputs up to 64 KiB; piece lengths 16..1024
+  --quick               a small sweep for CI: gutenberg5; vocab 1000,5000; 3 repetitions; min time 0.05 s;
+                        budget 2 s; adversarial inputs of 1 and 16 KiB; piece lengths 16..1024
   --out FILE            write the JSON results to FILE (written as FILE.partial, renamed when done)
 
 Ctrl-C (SIGINT) or SIGTERM stops the sweep after the benchmark being measured: what was measured is
@@ -94,9 +111,9 @@ int Main(int argc, char** argv, const std::string& allocator) {
     s.threads.push_back(static_cast<int>(std::thread::hardware_concurrency()));
   }
   const cli::Args args(std::vector<std::string>(argv + 1, argv + argc),
-                       {"--corpora", "--vocab-sizes", "--threads", "--pretokenizer", "--budget",
-                        "--repetitions", "--min-time", "--adversarial-max", "--production-vocabs",
-                        "--algorithms", "--out"},
+                       {"--corpora", "--corpus", "--vocab-sizes", "--class-vocab-sizes", "--class-threads", "--threads", "--pretokenizer",
+                        "--budget", "--repetitions", "--min-time", "--adversarial-max", "--production-vocabs",
+                        "--algorithms", "--peer-dir", "--peer-timeout", "--out"},
                        {"--quick", "--no-peers"}, "--benchmark_");
   if (args.help()) {
     std::fputs(kHelp, stdout);
@@ -105,6 +122,7 @@ int Main(int argc, char** argv, const std::string& allocator) {
   if (!args.positional().empty()) Fail("unexpected argument '{}' (see --help)", args.positional()[0]);
   size_t adversarial_max = 1 << 20;
   if (args.Has("--quick")) {  // explicit options below override these
+    s.corpora = {"gutenberg5"};
     s.vocab_sizes = {1000, 5000};
     s.repetitions = 3;
     s.min_time_s = 0.05;
@@ -116,6 +134,13 @@ int Main(int argc, char** argv, const std::string& allocator) {
   s.corpora = args.List("--corpora", s.corpora);
   const auto vocab_sizes = args.UintList("--vocab-sizes", {}, 256, 1u << 24);
   if (!vocab_sizes.empty()) s.vocab_sizes.assign(vocab_sizes.begin(), vocab_sizes.end());
+  const auto class_vocab_sizes = args.UintList("--class-vocab-sizes", {}, 256, 1u << 24);
+  if (!class_vocab_sizes.empty()) s.class_vocab_sizes.assign(class_vocab_sizes.begin(), class_vocab_sizes.end());
+  const auto class_threads = args.UintList("--class-threads", {}, 1, 256);
+  if (!class_threads.empty()) s.class_threads.assign(class_threads.begin(), class_threads.end());
+  if (args.Has("--corpus")) s.user_corpora = {args.Get("--corpus")};
+  if (args.Has("--peer-dir")) s.peer_dirs = {args.Get("--peer-dir")};
+  s.peer_timeout_s = args.Double("--peer-timeout", s.peer_timeout_s, 0.1);
   const auto threads = args.UintList("--threads", {}, 1, 256);
   if (!threads.empty()) s.threads.assign(threads.begin(), threads.end());
   s.pretokenizer = args.Get("--pretokenizer", s.pretokenizer);
@@ -133,11 +158,15 @@ int Main(int argc, char** argv, const std::string& allocator) {
   s.min_time_s = args.Double("--min-time", s.min_time_s, 0);
   adversarial_max = args.Uint("--adversarial-max", adversarial_max, 0, uint64_t{1} << 32);
   std::string out_path = args.Get("--out");
+  for (const std::string& dir : s.peer_dirs) {
+    if (!std::filesystem::is_directory(dir)) Fail("--peer-dir {}: not a directory", dir);
+  }
+  const std::vector<std::string> peers = PeerNames(s, nullptr);
   for (const std::string& a : s.algorithms) {
-    bool known = a == "sentencepiece" || a == "hf_tokenizers" || a == "tiktoken";
+    bool known = std::find(peers.begin(), peers.end(), a) != peers.end();
     for (const auto& t : Trainers()) known |= a == t.name;
     for (const auto& e : Encoders()) known |= a == e.name;
-    if (!known) Fail("--algorithms: unknown algorithm '{}' (bpebench list names ours; peers: sentencepiece, hf_tokenizers, tiktoken)", a);
+    if (!known) Fail("--algorithms: unknown algorithm '{}' (bpebench list names ours; peers: {})", a, fmt::join(peers, ", "));
   }
   std::sort(s.vocab_sizes.begin(), s.vocab_sizes.end());
   std::erase_if(s.adversarial_bytes, [&](size_t b) { return b > adversarial_max; });

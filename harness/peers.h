@@ -1,7 +1,7 @@
 // The peer libraries the sweep measures beside our algorithms (see peer_sweep.cpp):
 //   sentencepiece      in-process, through its C++ API (libsentencepiece-dev; optional at build time)
-//   HF tokenizers and  through harness/peers/runner.mjs, a Node process per thread count that the
-//   tiktoken           harness drives over a pipe (npm packages; optional at run time)
+//   the plug-ins       programs in harness/peers/*/ (and --peer-dir) that speak JSON lines over
+//                      pipes: plugins.h, docs/peers.md
 #pragma once
 
 #include <sys/types.h>
@@ -35,36 +35,9 @@ class SentencePieceModel {
 // the 256 byte-fallback pieces in it). Throws bpe::Error with sentencepiece's message on failure.
 std::unique_ptr<SentencePieceModel> SentencePieceTrain(std::string_view text, uint32_t vocab_size, int threads);
 
-// ---- the Node runner ----
+// ---- plug-ins ----
 
-// One `node harness/peers/runner.mjs` process, with RAYON_NUM_THREADS=threads (HF's thread pool is
-// sized once per process). Requests and replies are tab-separated lines (protocol in runner.mjs).
-// The runner's own output (HF's progress bars, Node warnings) goes to `log_path`.
-class NodeRunner {
- public:
-  // Throws bpe::Error when node cannot be started or does not answer `hello`.
-  NodeRunner(int threads, const std::string& log_path);
-  ~NodeRunner();
-  NodeRunner(const NodeRunner&) = delete;
-  NodeRunner& operator=(const NodeRunner&) = delete;
-
-  // Sends one request; returns the reply's key=value fields. Throws bpe::Error on an `error` reply
-  // or when the runner has gone (with the tail of its log).
-  std::map<std::string, std::string> Request(const std::vector<std::string>& fields);
-  const std::map<std::string, std::string>& hello() const { return hello_; }
-
- private:
-  std::string LogTail() const;
-
-  pid_t pid_ = -1;
-  int to_ = -1, from_ = -1;
-  std::string buffered_;
-  std::string log_path_;
-  std::map<std::string, std::string> hello_;
-};
-
-// Where runner.mjs is, and whether node and its packages are there: "" when usable, else why not.
-std::string RunnerPath();
-std::string NodeUnavailable();
+// The folder of the plug-in peers that ship with bpebench: harness/peers in the source checkout.
+std::string PeersFolder();
 
 }  // namespace bpe::harness

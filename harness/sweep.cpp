@@ -6,12 +6,16 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <filesystem>
 #include <chrono>
 #include <cmath>
 #include <functional>
 #include <thread>
 #include <map>
+#include <set>
 #include <memory>
 
 #include "algorithms/core/model.h"
@@ -19,7 +23,10 @@
 #include "algorithms/formats/tiktoken.h"
 #include "algorithms/runtime/text.h"
 #include "algorithms/core/vocabulary.h"
+#include "algorithms/core/error.h"
+#include "algorithms/runtime/file_io.h"
 #include "corpora/corpus.h"
+#include "corpora/sha256.h"
 
 namespace bpe::harness {
 
@@ -27,36 +34,84 @@ namespace {
 std::atomic<bool> interrupted{false};
 }  // namespace
 
+namespace {
+ProgressSink* checks_sink = nullptr;  // set while PrepareSweep runs
+}  // namespace
+
+void Check(const std::string& name) {
+  if (checks_sink) {
+    checks_sink->Checking(name);
+  } else {
+    Check(name);
+  }
+}
+
 bool Interrupted() { return interrupted.load(std::memory_order_relaxed); }
 void RequestInterrupt() { interrupted.store(true, std::memory_order_relaxed); }
 
 namespace {
 
-std::shared_ptr<CorpusData> LoadCorpus(const Settings& s, const std::string& name, const PreTokenizer& pre) {
+constexpr uint64_t kMaxUserCorpusBytes = uint64_t{4} << 30;  // held in memory whole, as every corpus is
+
+// A corpus from the manifest (checked against its sha256s), or the user's own text (--corpus PATH:
+// a file, or a folder whose files are joined in name order), with its sha256 in the results.
+std::shared_ptr<CorpusData> LoadCorpus(const Settings& s, const std::string& name, bool user, const PreTokenizer& pre) {
   auto c = std::make_shared<CorpusData>();
-  c->name = name;
-  const std::vector<CorpusInfo> manifest = LoadManifest();
-  const CorpusInfo& info = FindCorpus(manifest, name);
-  c->text = LoadCorpusText(info);
+  std::vector<std::string> hashes;
+  if (user) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::vector<std::string> files;
+    if (fs::is_directory(name, ec)) {
+      for (fs::recursive_directory_iterator it(name, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->is_regular_file(ec)) files.push_back(it->path().string());
+      }
+      if (ec) Fail("--corpus {}: cannot list the folder: {}", name, ec.message());
+      std::sort(files.begin(), files.end());
+      if (files.empty()) Fail("--corpus {}: the folder holds no files", name);
+    } else {
+      files.push_back(name);
+    }
+    for (const std::string& f : files) {
+      const std::string data = ReadFile(f, kMaxUserCorpusBytes - c->text.size(), "a corpus file");
+      hashes.push_back(fmt::format("{}={}", fs::path(f).filename().string(), Sha256Hex(data)));
+      c->text += data;
+    }
+    if (c->text.empty()) Fail("--corpus {}: no text (the files are empty)", name);
+    std::string base = fs::path(name).lexically_normal().filename().string();
+    if (base.empty() || base == "." || base == "..") base = fs::path(name).lexically_normal().parent_path().filename().string();
+    for (char& ch : base) {
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') ch = '_';
+    }
+    c->name = "user_" + base.substr(0, 40);
+    if (files.size() == 1) hashes = {fmt::format("{}={}", name, Sha256Hex(c->text))};
+  } else {
+    c->name = name;
+    const std::vector<CorpusInfo> manifest = LoadManifest();
+    const CorpusInfo& info = FindCorpus(manifest, name);
+    c->text = LoadCorpusText(info);
+    for (const auto& f : info.files) hashes.push_back(f.path + "=" + f.sha256);
+  }
   const std::string_view text = c->text;
   const size_t cut = pre.SafeBoundary(text, static_cast<size_t>(text.size() * (1 - s.held_out_fraction)));
   c->train = text.substr(0, cut);
   c->held_out = text.substr(cut);
+  if (c->train.empty() || c->held_out.empty()) {
+    Fail("corpus {} ({} bytes) is too small to split into training and held-out text", c->name, text.size());
+  }
   c->counts = CountWords(c->train, pre, static_cast<int>(std::thread::hardware_concurrency()));
-  std::vector<std::string> hashes;
-  for (const auto& f : info.files) hashes.push_back(f.path + "=" + f.sha256);
-  benchmark::AddCustomContext("bpebench_corpus_" + name,
-                              fmt::format("{} bytes ({} train, {} held out), {} distinct pieces; sha256 {}",
-                                          text.size(), c->train.size(), c->held_out.size(),
-                                          c->counts.size(), fmt::join(hashes, " ")));
+  benchmark::AddCustomContext("bpebench_corpus_" + c->name,
+                              fmt::format("{}{} bytes ({} train, {} held out), {} distinct pieces; sha256 {}",
+                                          user ? fmt::format("the user's text from {}: ", name) : "", text.size(),
+                                          c->train.size(), c->held_out.size(), c->counts.size(), fmt::join(hashes, " ")));
   return c;
 }
 
-void CountBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c) {
+void CountBenchmarks(Registrar& reg, const std::shared_ptr<CorpusData>& c) {
   for (const auto& p : PreTokenizers()) {
     const PreTokenizer& pre = p.get();
     const WordCounts one = CountWords(c->train, pre, 1);
-    for (int t : s.threads) {
+    for (int t : c->threads) {
       const std::string name = fmt::format("count/{}/{}/threads:{}", p.name, c->name, t);
       WordCounts got;
       const double secs = TimeOnce([&] { got = CountWords(c->train, pre, t); });
@@ -79,8 +134,9 @@ std::map<uint32_t, MergeList> TrainBenchmarks(const Settings& s, Registrar& reg,
   std::map<uint32_t, MergeList> agreed;
   std::map<std::string_view, Budget> budgets;
   MergeList reference_longest;  // the longest merge list the reference trainer produced
-  for (uint32_t vocab : s.vocab_sizes) {
+  for (uint32_t vocab : c->vocab_sizes) {
     std::map<std::string_view, std::pair<double, TrainResult>> results;
+    std::set<std::string_view> over_budget;
     for (const auto& t : Trainers()) {
       if (!s.Selected(t.name)) continue;
       const std::string name = fmt::format("train/{}/{}/vocab:{}/threads:1", t.name, c->name, vocab);
@@ -89,7 +145,7 @@ std::map<uint32_t, MergeList> TrainBenchmarks(const Settings& s, Registrar& reg,
         reg.Skip(name, budget.skip_reason);
         continue;
       }
-      fmt::print(stderr, "check {} ...\n", name);
+      Check(name);
       TrainOptions options;
       options.vocab_size = vocab;
       auto trainer = t.make();
@@ -97,6 +153,11 @@ std::map<uint32_t, MergeList> TrainBenchmarks(const Settings& s, Registrar& reg,
       const double secs = TimeOnce([&] { r = trainer->Train(c->counts, options); });
       budget.Record(vocab - 256.0, secs);
       if (t.name == kReferenceTrainer) reference_longest = r.merges;
+      if (secs > s.budget_s) {
+        // Its output still serves as the check's reference; it is just not repeated.
+        reg.Skip(name, fmt::format("skipped: the check run took {:.1f} s, over the budget of {:g} s", secs, s.budget_s));
+        over_budget.insert(t.name);
+      }
       results[t.name] = {secs, std::move(r)};
     }
     if (results.empty()) break;
@@ -113,6 +174,7 @@ std::map<uint32_t, MergeList> TrainBenchmarks(const Settings& s, Registrar& reg,
         reg.Mismatch(name, "merge list differs from the reference trainer's");
         continue;
       }
+      if (over_budget.count(trainer)) continue;
       const TrainerInfo& info = FindTrainer(trainer);
       reg.Add(name, result.first, [c, &info, vocab, n = merges.size(), sum = Checksum(merges)](benchmark::State& st) {
         auto t = info.make();
@@ -144,14 +206,14 @@ void TextTrainBenchmarks(const Settings& s, Registrar& reg, const std::shared_pt
   for (const auto& [vocab, merges] : models) {
     for (const auto& tr : Trainers()) {
       if (tr.name == kReferenceTrainer || !s.Selected(tr.name)) continue;
-      for (int t : s.threads) {
+      for (int t : c->threads) {
         const std::string name = fmt::format("train_text/{}/{}/vocab:{}/threads:{}", tr.name, c->name, vocab, t);
         Budget& budget = budgets[{tr.name, t}];
         if (!budget.Allows(vocab, 1.0, s.budget_s, fmt::format("to vocab {}", vocab))) {
           reg.Skip(name, budget.skip_reason);
           continue;
         }
-        fmt::print(stderr, "check {} ...\n", name);
+        Check(name);
         TrainOptions options;
         options.vocab_size = vocab;
         options.threads = t;
@@ -202,10 +264,10 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
       const std::string base = fmt::format("encode/{}/{}/vocab:{}", e.name, c->name, vocab_size);
       Budget& budget = budgets[e.name];
       if (!budget.Allows(vocab_size, 1.0, s.budget_s, fmt::format("with vocab {}", vocab_size))) {
-        for (int t : s.threads) reg.Skip(fmt::format("{}/threads:{}", base, t), budget.skip_reason);
+        for (int t : c->threads) reg.Skip(fmt::format("{}/threads:{}", base, t), budget.skip_reason);
         continue;
       }
-      fmt::print(stderr, "check {} ...\n", base);
+      Check(base);
       // EncodeText on one thread, spelled out so the encoder's own counters (cache hits) can be read.
       std::vector<TokenId> ids;
       auto encoder = e.make(*vocab);
@@ -216,7 +278,7 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
       if (agreed_sum == 0) agreed_sum = sum;
       const bool ok = sum == agreed_sum && ids.size() >= expected_prefix.size() &&
                       std::equal(expected_prefix.begin(), expected_prefix.end(), ids.begin());
-      for (int t : s.threads) {
+      for (int t : c->threads) {
         const std::string name = fmt::format("{}/threads:{}", base, t);
         if (!ok) {
           reg.Mismatch(name, "ids differ from the reference encoder's");
@@ -229,18 +291,8 @@ void EncodeBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<C
   }
 }
 
-// tiktoken's vocabularies (gpt2, cl100k_base, o200k_base), loaded from the npm package's rank files
-// with merges derived from the ranks (algorithms/formats/tiktoken.h): our encoders at production sizes,
-// each vocabulary with its own pattern, on the same held-out text. Checked before timing: every
-// encoder gives the same ids, naive agrees on a prefix, and, when tiktoken ran (peer_sweep.cpp), the
-// ids are tiktoken's own, token for token.
-struct Production {
-  std::shared_ptr<const Model> model;
-  std::shared_ptr<const Vocabulary> vocab;
-};
+}  // namespace
 
-// tiktoken's vocabulary `name`, loaded once per sweep: the production rows of every corpus and the
-// adversarial rows share it, and with it the tables encoders derive from it. Throws as LoadTiktoken.
 const Production& LoadProduction(const std::string& name) {
   static std::map<std::string, Production> loaded;  // benchmarks are registered on one thread
   auto it = loaded.find(name);
@@ -252,6 +304,14 @@ const Production& LoadProduction(const std::string& name) {
   return it->second;
 }
 
+namespace {
+
+// tiktoken's vocabularies (gpt2, cl100k_base, o200k_base), loaded from the npm package's rank files
+// with merges derived from the ranks (algorithms/formats/tiktoken.h): our encoders at production sizes,
+// each vocabulary with its own pattern, on the same held-out text. Checked before timing: every
+// encoder gives the same ids and naive agrees on a prefix; the peers that encode with the same
+// vocabulary were checked against these ids just before (peer_sweep.cpp), and the label names
+// those that agreed, tiktoken's own builds among them.
 void ProductionBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c) {
   for (const std::string& name : s.production_vocabs) {
     std::shared_ptr<const Model> model;
@@ -261,19 +321,19 @@ void ProductionBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const s
       model = loaded.model;
       vocab = loaded.vocab;
     } catch (const std::exception& e) {
-      for (int t : s.threads) reg.Skip(fmt::format("encode/{}/{}/threads:{}", name, c->name, t), e.what());
+      for (int t : c->threads) reg.Skip(fmt::format("encode/{}/{}/threads:{}", name, c->name, t), e.what());
       continue;
     }
     const PreTokenizer& pre = FindPreTokenizer(model->pretokenizer).get();
     const std::string_view prefix = c->held_out.substr(0, pre.SafeBoundary(c->held_out, 2048));
     const auto expected_prefix = EncodeText(prefix, pre, FindEncoder(kReferenceEncoder).make, *vocab, 1);
-    const std::vector<TokenId>* theirs = s.peers ? TiktokenIds(c->name, name) : nullptr;
-    if (!theirs) plan.notes.push_back(fmt::format("{} on {}: not checked against tiktoken (it did not run)", name, c->name));
+    const std::vector<std::string> agreed = s.peers ? AgreeingPeers(c->name, name) : std::vector<std::string>{};
+    if (agreed.empty()) plan.notes.push_back(fmt::format("{} on {}: no peer gave the same ids (none ran)", name, c->name));
     uint64_t agreed_sum = 0;
     for (const auto& e : Encoders()) {
       if (!s.Selected(e.name) || e.name == kReferenceEncoder) continue;  // naive: the prefix check only
       const std::string base = fmt::format("encode/{}/{}/vocab:{}", e.name, c->name, vocab->size());
-      fmt::print(stderr, "check {} ({}) ...\n", base, name);
+      Check(fmt::format("{} ({})", base, name));
       std::vector<TokenId> ids;
       auto encoder = e.make(*vocab);
       const double secs = TimeOnce([&] { EncodeChunk(c->held_out, pre, *encoder, ids); });
@@ -284,23 +344,16 @@ void ProductionBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const s
       if (sum != agreed_sum || ids.size() < expected_prefix.size() ||
           !std::equal(expected_prefix.begin(), expected_prefix.end(), ids.begin())) {
         problem = "ids differ from the reference encoder's";
-      } else if (theirs) {
-        std::vector<TokenId> external(ids.size());
-        for (size_t i = 0; i < ids.size(); ++i) external[i] = model->ExternalId(ids[i]);
-        if (external != *theirs) {
-          const size_t at = std::mismatch(external.begin(), external.end(), theirs->begin(), theirs->end()).first -
-                            external.begin();
-          problem = fmt::format("ids differ from tiktoken's at token {} of {}", at, theirs->size());
-        }
       }
-      for (int t : s.threads) {
+      for (int t : c->threads) {
         const std::string bench = fmt::format("{}/threads:{}", base, t);
         if (!problem.empty()) {
           reg.Mismatch(bench, problem);
           continue;
         }
-        const std::string label = fmt::format("ids_fnv1a={:016x}; vocabulary={}{}", sum, name,
-                                              theirs ? "; token-exact with tiktoken (checked)" : "");
+        const std::string label =
+            fmt::format("ids_fnv1a={:016x}; vocabulary={}{}", sum, name,
+                        agreed.empty() ? "" : fmt::format("; token-exact with {} (checked)", fmt::join(agreed, ", ")));
         AddEncodeBenchmark(reg, bench, secs / t, c, pre, e, vocab, t, ids.size(), stats, label);
       }
     }
@@ -321,7 +374,7 @@ void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_
     counts.push_back({ab, 1000});
   }
   TrainOptions options;
-  options.vocab_size = std::min<uint32_t>(10000, s.vocab_sizes.back());
+  options.vocab_size = std::min<uint32_t>(10000, c->vocab_sizes.back());
   // Any registered trainer gives the same merges (checked above); the reference would take minutes,
   // so use the first other one.
   const TrainerInfo* trainer = &Trainers().front();
@@ -420,31 +473,53 @@ Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
   const PreTokenizer& pre = FindPreTokenizer(s.pretokenizer).get();
   benchmark::AddCustomContext(
       "bpebench_settings",
-      fmt::format("corpora={} vocab_sizes={} threads={} pretokenizer={} held_out_fraction={} budget_s={} "
+      fmt::format("corpora={}{} vocab_sizes={} class_vocab_sizes={} threads={} class_threads={} pretokenizer={} held_out_fraction={} budget_s={} "
                   "min_time_s={} repetitions={} adversarial_bytes={} peers={} algorithms={} production_vocabs={}",
-                  fmt::join(s.corpora, ","), fmt::join(s.vocab_sizes, ","), fmt::join(s.threads, ","),
+                  fmt::join(s.corpora, ","), s.user_corpora.empty() ? "" : fmt::format(" user_corpora={}", fmt::join(s.user_corpora, ",")),
+                  fmt::join(s.vocab_sizes, ","), fmt::join(s.class_vocab_sizes, ","), fmt::join(s.threads, ","), fmt::join(s.class_threads, ","),
                   s.pretokenizer, s.held_out_fraction, s.budget_s, s.min_time_s, s.repetitions,
                   fmt::join(s.adversarial_bytes, ","), s.peers,
                   s.algorithms.empty() ? "all" : fmt::format("{}", fmt::join(s.algorithms, ",")),
                   fmt::join(s.production_vocabs, ",")));
+  checks_sink = progress;
   std::vector<std::shared_ptr<CorpusData>> corpora;
-  for (const auto& name : s.corpora) {
+  std::vector<std::pair<std::string, bool>> wanted;  // name or path, is the user's
+  for (const auto& name : s.corpora) wanted.push_back({name, false});
+  for (const auto& path : s.user_corpora) wanted.push_back({path, true});
+  for (const auto& [name, user] : wanted) {
+    if (!user) {
+      // A text class whose files are not here (a clone without ../shared) is left out, said why.
+      const std::vector<CorpusInfo> manifest = LoadManifest();
+      const std::string missing = MissingCorpusReason(FindCorpus(manifest, name));
+      if (!missing.empty() && !corpora.empty()) {
+        fmt::print(stderr, "corpus {} left out: {}\n", name, missing);
+        plan.notes.push_back(fmt::format("corpus {} left out: {}", name, missing));
+        continue;
+      }
+    }
     fmt::print(stderr, "loading corpus {} ...\n", name);
-    corpora.push_back(LoadCorpus(s, name, pre));
+    corpora.push_back(LoadCorpus(s, name, user, pre));
+    corpora.back()->vocab_sizes = corpora.size() == 1 ? s.vocab_sizes : s.class_vocab_sizes;
+    corpora.back()->threads = corpora.size() == 1 ? s.threads : s.class_threads;
   }
-  for (const auto& c : corpora) CountBenchmarks(s, reg, c);
-  std::vector<std::map<uint32_t, MergeList>> models;
-  for (const auto& c : corpora) models.push_back(TrainBenchmarks(s, reg, plan, c));
-  for (size_t i = 0; i < corpora.size(); ++i) TextTrainBenchmarks(s, reg, corpora[i], pre, models[i]);
-  for (size_t i = 0; i < corpora.size(); ++i) EncodeBenchmarks(s, reg, corpora[i], pre, models[i]);
+  if (corpora.empty()) Fail("no corpus to measure");
+  for (size_t i = 0; i < corpora.size(); ++i) {
+    const auto& c = corpora[i];
+    fmt::print(stderr, "checking corpus {} of {}: {}\n", i + 1, corpora.size(), c->name);
+    CountBenchmarks(reg, c);
+    const std::map<uint32_t, MergeList> models = TrainBenchmarks(s, reg, plan, c);
+    TextTrainBenchmarks(s, reg, c, pre, models);
+    EncodeBenchmarks(s, reg, c, pre, models);
+    if (s.peers) PeerBenchmarks(s, reg, plan, c, pre, models);
+    ProductionBenchmarks(s, reg, plan, c);
+  }
   if (s.peers) {
-    for (size_t i = 0; i < corpora.size(); ++i) PeerBenchmarks(s, reg, plan, corpora[i], pre, models[i]);
     AddPeerContext();
   } else {
     benchmark::AddCustomContext("bpebench_peers", "left out (--no-peers)");
   }
-  for (const auto& c : corpora) ProductionBenchmarks(s, reg, plan, c);
   if (!s.adversarial_bytes.empty() || !s.piece_bytes.empty()) AdversarialBenchmarks(s, reg, corpora.front());
+  checks_sink = nullptr;
 
   benchmark::AddCustomContext("bpebench_skipped", plan.skipped.empty() ? "none" : fmt::format("{}", fmt::join(plan.skipped, "; ")));
   benchmark::AddCustomContext("bpebench_notes", plan.notes.empty() ? "none" : fmt::format("{}", fmt::join(plan.notes, "; ")));

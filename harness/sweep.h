@@ -14,35 +14,45 @@
 namespace bpe::harness {
 
 struct Settings {
-  std::vector<std::string> corpora = {"gutenberg5"};
+  // The text classes: English prose, many languages, CJK, code. The first corpus gets every vocab
+  // size; the others (and the user's own text) get class_vocab_sizes, so the sweep stays short.
+  std::vector<std::string> corpora = {"gutenberg5", "udhr59", "zh_sanguo", "python_stdlib", "lua"};
   std::vector<uint32_t> vocab_sizes = {1000, 2000, 5000, 10000, 20000, 30000, 50000};
+  std::vector<uint32_t> class_vocab_sizes = {10000};
+  std::vector<int> class_threads = {1};
+  std::vector<std::string> user_corpora;  // --corpus PATH: a file or a folder of files, a class of its own
   std::vector<int> threads;  // default: 1, 2, 4, ... up to the hardware threads
   std::string pretokenizer = "gpt2";
   double held_out_fraction = 0.1;  // the tail of each corpus, never seen by training
   double budget_s = 10;            // skip a run whose single-shot time is estimated above this
-  double min_time_s = 0.2;         // Google Benchmark's min time per repetition
+  double min_time_s = 0.1;         // Google Benchmark's min time per repetition
   int repetitions = 9;             // compare's U test wants at least 9
-  std::vector<size_t> adversarial_bytes = {1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20};
-  bool peers = true;               // sentencepiece, HF tokenizers, tiktoken beside our algorithms
+  std::vector<size_t> adversarial_bytes = {1 << 10, 16 << 10, 256 << 10, 1 << 20};
+  bool peers = true;               // sentencepiece and the plug-in peers beside our algorithms
+  std::vector<std::string> peer_dirs;  // more plug-in folders (--peer-dir), beside harness/peers
+  double peer_timeout_s = 300;     // a plug-in that takes longer to answer one request has failed
   std::vector<std::string> algorithms;  // only these trainers, encoders and peers; empty: all
   // tiktoken's vocabularies our encoders also run with (production sizes: 50k, 100k, 200k)
   std::vector<std::string> production_vocabs = {"gpt2", "cl100k_base", "o200k_base"};
   bool Selected(std::string_view name) const {
     return algorithms.empty() || std::find(algorithms.begin(), algorithms.end(), name) != algorithms.end();
   }
-  std::vector<size_t> piece_bytes = {8, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024, 2048};  // rank/heap crossover
+  std::vector<size_t> piece_bytes = {8, 16, 32, 64, 128, 512, 2048};  // rank/heap crossover
 };
 
 struct Planned {
   std::string name;
-  double estimate_s;  // for the progress display's time left
+  double estimate_s;    // all repetitions together, for the progress display's time left
+  int repetitions = 1;
 };
 
-// What the benchmarks report as they run, for the progress display (see main.cpp).
+// What the sweep reports as it goes, for the progress display (see progress.h).
 class ProgressSink {
  public:
   virtual ~ProgressSink() = default;
-  virtual void Running(size_t index) = 0;  // planned run `index` is being measured now
+  virtual void Checking(const std::string& name) = 0;  // a check before the benchmarks starts
+  virtual void Running(size_t index) = 0;              // planned run `index` is being measured now
+  virtual void RepetitionDone(size_t index) = 0;       // one of its repetitions has been measured
 };
 
 struct Plan {

@@ -16,7 +16,9 @@
 #include <string_view>
 #include <vector>
 
+#include "algorithms/core/model.h"
 #include "algorithms/core/pretokenizer.h"
+#include "algorithms/core/vocabulary.h"
 #include "algorithms/core/types.h"
 #include "harness/sweep.h"
 
@@ -24,6 +26,8 @@ namespace bpe::harness {
 
 struct CorpusData {
   std::string name;
+  std::vector<uint32_t> vocab_sizes;  // the sweep's for the first corpus, class_vocab_sizes for the rest
+  std::vector<int> threads;           // the sweep's for the first corpus, class_threads for the rest
   std::string text;
   std::string_view train, held_out;
   WordCounts counts;  // of `train`, with the sweep's pre-tokenizer
@@ -103,7 +107,8 @@ class Registrar {
   void Register(const std::string& name, double single_s, std::function<void(benchmark::State&)> fn,
                 bool timed_elsewhere) {
     auto* b = benchmark::RegisterBenchmark(
-        name.c_str(), [fn, progress = progress_, index = plan_.runs.size()](benchmark::State& st) {
+        name.c_str(), [fn, progress = progress_, index = plan_.runs.size(), min_time = s_.min_time_s,
+                       fixed = timed_elsewhere || single_s > 1.0](benchmark::State& st) {
           if (Interrupted()) {
             st.SkipWithError("interrupted: not measured (the sweep was stopped by a signal)");
             for (auto _ : st) {
@@ -111,7 +116,12 @@ class Registrar {
             return;
           }
           if (progress) progress->Running(index);
+          const auto start = std::chrono::steady_clock::now();
           fn(st);
+          // Google Benchmark calls the function more than once per repetition while it finds the
+          // iteration count for the min time: only a call that lasted the min time ended one.
+          const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          if (progress && (fixed || took >= 0.9 * min_time)) progress->RepetitionDone(index);
         });
     b->Unit(benchmark::kMillisecond)->DisplayAggregatesOnly(true);
     int reps = s_.repetitions;
@@ -125,17 +135,18 @@ class Registrar {
     }
     b->Repetitions(reps);
     // Google Benchmark probes iteration counts before each timed repetition: about 1.5x min time.
-    plan_.runs.push_back({name, reps * (std::max(single_s, s_.min_time_s) * 1.5 + single_s)});
+    plan_.runs.push_back({name, reps * (std::max(single_s, s_.min_time_s) * 1.5 + single_s), reps});
   }
 
   // A benchmark that reports `message` as its error instead of a time, so the results list it.
   void AddFailed(const std::string& name, const std::string& message) {
-    benchmark::RegisterBenchmark(name.c_str(), [message](benchmark::State& st) {
+    benchmark::RegisterBenchmark(name.c_str(), [message, progress = progress_, index = plan_.runs.size()](benchmark::State& st) {
       st.SkipWithError(message.c_str());
       for (auto _ : st) {
       }
+      if (progress) progress->RepetitionDone(index);
     })->Iterations(1)->Repetitions(1);
-    plan_.runs.push_back({name, 0});
+    plan_.runs.push_back({name, 0, 1});
   }
 
   const Settings& s_;
@@ -143,14 +154,29 @@ class Registrar {
   ProgressSink* progress_;
 };
 
+// Prints "check NAME ..." and counts it for the progress display (checks run before the benchmarks).
+void Check(const std::string& name);
+
+// tiktoken's vocabulary `name` (gpt2, cl100k_base, o200k_base), loaded once per sweep from its rank
+// file with merges derived from the ranks: our production rows, the adversarial rows and the peers'
+// checks share it. Throws as LoadTiktoken.
+struct Production {
+  std::shared_ptr<const Model> model;
+  std::shared_ptr<const Vocabulary> vocab;
+};
+const Production& LoadProduction(const std::string& name);
+
 // peer_sweep.cpp: the peer rows for one corpus (models: the agreed merge lists per vocab size), the
 // peers' versions for the results' context, and stopping the peers' processes and temporary files.
 void PeerBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c,
                     const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models);
 void AddPeerContext();
-// tiktoken's own ids (its ids, ranks) for a corpus's held-out text with one of its vocabularies, from
-// the peer check runs; null when tiktoken was not run.
-const std::vector<TokenId>* TiktokenIds(const std::string& corpus, const std::string& vocabulary);
+// The plug-in peers that gave our ids, id for id, for a corpus's whole held-out text with one of
+// tiktoken's vocabularies (from the peer check runs, which come before our production rows).
+std::vector<std::string> AgreeingPeers(const std::string& corpus, const std::string& vocabulary);
+// Every peer's name (sentencepiece and the plug-ins found), for checking --algorithms; manifests that
+// cannot be read are added to `problems`.
+std::vector<std::string> PeerNames(const Settings& s, std::vector<std::string>* problems);
 void FinishPeers();
 
 }  // namespace bpe::harness

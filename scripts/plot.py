@@ -4,14 +4,18 @@
 usage: scripts/plot.py RESULTS.json [--out DIR]
 
 Writes into DIR (default: the results file's folder), each as PNG and SVG:
-  encode_throughput.*   encoder MB/s versus vocabulary size, one panel per thread count
+  encode_classes.*      encoder MB/s per text class with tiktoken's vocabularies, 1 thread: ours
+                        and every peer, one panel per class, the fastest of ours and of the peers named
+  encode_throughput.*   encoder MB/s versus vocabulary size, a row of panels per text class, a panel
+                        per thread count
   train_time.*          training time versus vocabulary size, one line per trainer: from word counts,
                         and end to end from text per thread count (where the peers are)
   thread_scaling.*      speedup over 1 thread versus threads, per algorithm, with the ideal line
   adversarial.*         encode time versus length of one long piece, log-log
 and results.csv, one row per measurement. Figures only read the results file.
-Peer libraries (sentencepiece, HF tokenizers, tiktoken) are dashed lines with hollow markers,
-labelled "(peer)".
+Peer libraries (sentencepiece and the plug-ins) are dashed lines with hollow markers (hatched bars),
+labelled "(peer)" with their build. The training and thread-scaling figures show the first corpus
+(the one swept over every vocab size).
 """
 import argparse
 import os
@@ -70,53 +74,109 @@ def algorithms_in(rows):
     return sorted(n for n in names if not results.is_peer(n)) + sorted(n for n in names if results.is_peer(n))
 
 
+TIKTOKEN_VOCABS = {50256: "gpt2", 100256: "cl100k_base", 199998: "o200k_base"}
+
+
+def encode_classes(data, rows, med, out):
+    """One panel per text class: horizontal bars of MB/s (log scale), 1 thread, a bar per encoder and
+    vocabulary (gpt2, cl100k_base, o200k_base); ours solid, peers hatched."""
+    rows = [m for m in med.values() if m["kind"] == "encode" and m["threads"] == 1 and m["vocab"] in TIKTOKEN_VOCABS]
+    if not rows:
+        return None
+    corpora = results.corpora_in_order(data, rows)
+    algs = algorithms_in(rows)
+    vocabs = [v for v in TIKTOKEN_VOCABS if any(m["vocab"] == v for m in rows)]
+    fig, axes = plt.subplots(1, len(corpora), figsize=(max(8.0, 3.3 * len(corpora) + 2.5), 0.32 * len(algs) * len(vocabs) + 1.8),
+                             sharey=True, squeeze=False)
+    shades = {v: a for v, a in zip(vocabs, (1.0, 0.7, 0.45))}
+    height = 0.8 / len(vocabs)
+    for ax, corpus in zip(axes[0], corpora):
+        notes = []
+        for i, alg in enumerate(algs):
+            for j, v in enumerate(vocabs):
+                m = next((m for m in rows if m["algorithm"] == alg and m["corpus"] == corpus and m["vocab"] == v), None)
+                if not m:
+                    continue
+                ax.barh(i + (j - (len(vocabs) - 1) / 2) * height, m["bytes_per_second"] / 1e6, height=height,
+                        color=results.colour(alg), alpha=shades[v], hatch="//" if results.is_peer(alg) else None,
+                        edgecolor="black", linewidth=0.3)
+        for v in vocabs:
+            here = [m for m in rows if m["corpus"] == corpus and m["vocab"] == v]
+            ours = [m for m in here if not results.is_peer(m["algorithm"])]
+            peers = [m for m in here if results.is_peer(m["algorithm"])]
+            if ours and peers:
+                a = max(ours, key=lambda m: m["bytes_per_second"])
+                b = max(peers, key=lambda m: m["bytes_per_second"])
+                notes.append("{}: {} {:.3g}x {}".format(TIKTOKEN_VOCABS[v].split("_")[0], a["algorithm"],
+                                                         a["bytes_per_second"] / b["bytes_per_second"], b["algorithm"]))
+        ax.set_xscale("log")
+        ax.set_title(corpus + ("\n" + "\n".join(notes) if notes else ""), fontsize=8)
+        ax.set_xlabel("MB/s (median, log)")
+    axes[0][0].set_yticks(range(len(algs)))
+    axes[0][0].set_yticklabels([results.display_name(a) for a in algs], fontsize=8)
+    axes[0][0].invert_yaxis()
+    from matplotlib.patches import Patch
+    handles = [Patch(facecolor="grey", alpha=shades[v], edgecolor="black", label=TIKTOKEN_VOCABS[v]) for v in vocabs]
+    handles.append(Patch(facecolor="white", hatch="//", edgecolor="black", label="peer"))
+    axes[0][-1].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+    title(fig, "Encoding each text class with tiktoken's vocabularies, 1 thread", data,
+          note="under each class: fastest of ours / fastest peer, per vocabulary; every bar checked id for id")
+    return save(fig, out, "encode_classes")
+
+
 def encode_throughput(data, rows, med, out):
     rows = [m for m in med.values() if m["kind"] == "encode"]
     if not rows:
         return None
-    corpus = rows[0]["corpus"]
+    corpora = results.corpora_in_order(data, rows)
     threads = sorted({m["threads"] for m in rows})
-    fig, axes = plt.subplots(1, len(threads), figsize=(4.2 * len(threads) + 1, 4), sharey=True, squeeze=False)
-    for ax, t in zip(axes[0], threads):
-        for alg in algorithms_in(rows):
-            mine = [m for m in rows if m["algorithm"] == alg and m["threads"] == t and m["corpus"] == corpus]
-            # Models trained here, then (for ours) tiktoken's vocabularies, a separate dash-dot segment.
-            trained = sorted((m["vocab"], m["bytes_per_second"] / 1e6) for m in mine if "vocabulary" not in m)
-            production = sorted((m["vocab"], m["bytes_per_second"] / 1e6) for m in mine if "vocabulary" in m)
-            style = line_style(alg)
-            if trained:
-                ax.plot(*zip(*trained), **style)
-                style["label"] = None
-            if production:
-                style.update(linestyle="-.", marker="D")
-                ax.plot(*zip(*production), **style)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title("{} thread{}".format(t, "" if t == 1 else "s"))
-        ax.set_xlabel("vocabulary size (tokens)")
-    axes[0][0].set_ylabel("encode throughput (MB/s, median)")
+    fig, axes = plt.subplots(len(corpora), len(threads), figsize=(4.2 * len(threads) + 2.5, 3.4 * len(corpora) + 0.8),
+                             sharey=True, squeeze=False)
+    for row_axes, corpus in zip(axes, corpora):
+        for ax, t in zip(row_axes, threads):
+            for alg in algorithms_in(rows):
+                mine = [m for m in rows if m["algorithm"] == alg and m["threads"] == t and m["corpus"] == corpus]
+                # Models trained here, then tiktoken's vocabularies, a separate dash-dot segment.
+                trained = sorted((m["vocab"], m["bytes_per_second"] / 1e6) for m in mine if m["vocab"] not in TIKTOKEN_VOCABS)
+                production = sorted((m["vocab"], m["bytes_per_second"] / 1e6) for m in mine if m["vocab"] in TIKTOKEN_VOCABS)
+                style = line_style(alg)
+                if trained:
+                    ax.plot(*zip(*trained), **style)
+                    style["label"] = None
+                if production:
+                    style.update(linestyle="-." if not results.is_peer(alg) else ":", marker="D")
+                    ax.plot(*zip(*production), **style)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title("{}, {} thread{}".format(corpus, t, "" if t == 1 else "s"))
+            ax.set_xlabel("vocabulary size (tokens)")
+        row_axes[0].set_ylabel("MB/s (median)")
     handles = {}
-    for ax in axes[0]:  # every panel's lines: tiktoken runs on 1 thread only
+    for ax in axes.flat:  # every panel's lines: some peers run on 1 thread only
         for h, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, h)
     axes[0][-1].legend(handles.values(), handles.keys(), title="encoder", fontsize=8, loc="upper left",
                        bbox_to_anchor=(1.02, 1))
     note = skipped_note(rows, "encode", "vocab")
-    if any("vocabulary" in m for m in rows):
-        note = ("diamonds, dash-dot: tiktoken's gpt2, cl100k_base, o200k_base vocabularies (50256, 100256, "
-                "199998 tokens); dashed: peers. " + note).strip()
-    title(fig, "Encoding held-out text", data, corpus, note)
+    note = ("diamonds: tiktoken's gpt2, cl100k_base, o200k_base vocabularies (50256, 100256, 199998 tokens); "
+            "dashed, hollow: peers. " + note).strip()
+    title(fig, "Encoding held-out text, per text class", data, None, note)
     return save(fig, out, "encode_throughput")
+
+
+def first_corpus(data, med):
+    order = results.corpora_in_order(data, list(med.values()))
+    return order[0] if order else None
 
 
 def train_time(data, rows, med, out):
     """Left: from word counts (our trainers; the trainer alone). Then one panel per thread count: end
     to end from text (word counting + training), where the peers are, since they train from text."""
-    counts = [m for m in med.values() if m["kind"] == "train"]
-    text = [m for m in med.values() if m["kind"] == "train_text"]
+    corpus = first_corpus(data, med)
+    counts = [m for m in med.values() if m["kind"] == "train" and m.get("corpus") == corpus]
+    text = [m for m in med.values() if m["kind"] == "train_text" and m.get("corpus") == corpus]
     if not counts and not text:
         return None
-    corpus = (counts or text)[0]["corpus"]
     threads = sorted({m["threads"] for m in text})
     panels = ([("from word counts, 1 thread", counts)] if counts else []) + [
         ("end to end from text, {} thread{}".format(t, "" if t == 1 else "s"),
@@ -140,9 +200,11 @@ def train_time(data, rows, med, out):
 
 def thread_scaling(data, rows, med, out):
     series = {}
-    encode = [m for m in med.values() if m["kind"] == "encode"]
+    corpus = first_corpus(data, med)
+    mine = [m for m in med.values() if m.get("corpus") == corpus]
+    encode = [m for m in mine if m["kind"] == "encode"]
     vocab = max((m["vocab"] for m in encode if m["vocab"] <= 10000), default=None)
-    for m in med.values():
+    for m in mine:
         if m["kind"] == "encode" and m["vocab"] == vocab:
             series.setdefault(("encode " + m["algorithm"], m["algorithm"]), {})[m["threads"]] = m["seconds"]
         elif m["kind"] == "train_text" and m["vocab"] == vocab:
@@ -166,7 +228,6 @@ def thread_scaling(data, rows, med, out):
     ax.set_ylabel("speedup over 1 thread (median times)")
     ax.set_xticks(sorted({t for v in series.values() for t in v}))
     ax.legend(fontsize=7, title="vocab {}".format(vocab), loc="upper left", bbox_to_anchor=(1.01, 1))
-    corpus = encode[0]["corpus"] if encode else None
     title(fig, "Thread scaling", data, corpus)
     return save(fig, out, "thread_scaling")
 
@@ -238,7 +299,7 @@ def main():
     rows = results.measurements(data)
     results.write_csv(rows, os.path.join(out, "results.csv"))
     med = results.medians(rows)
-    made = [f(data, rows, med, out) for f in (encode_throughput, train_time, thread_scaling, adversarial,
+    made = [f(data, rows, med, out) for f in (encode_classes, encode_throughput, train_time, thread_scaling, adversarial,
                                             piece_length)]
     made = [m for m in made if m]
     print("wrote {}/results.csv and figures: {}".format(out, ", ".join(m + ".png/.svg" for m in made)))

@@ -9,12 +9,14 @@ Benchmark names look like
                                                             cl100k_base: repeat_a@cl100k_base, ...
     piece/<encoder>/letters/bytes:<n>
 Peers (other libraries, measured in the same run) use the same names with their own algorithm name:
-sentencepiece, hf_tokenizers, tiktoken (see PEERS).
+sentencepiece and the plug-ins (the results' context lists them: bpebench_peer_names), a batch call
+as <peer>.batch.
 followed by Google Benchmark's own suffixes (min_time:, iterations:, repeats:, real_time), which are
 dropped so that runs with different settings still line up.
 """
 import csv
 import json
+import re
 import statistics
 
 GB_SUFFIXES = ("min_time:", "iterations:", "repeats:", "real_time")
@@ -28,17 +30,28 @@ FIXED = {"naive": "#0072B2", "pq": "#D55E00", "rank": "#009E73", "heap": "#CC79A
          "gpt2": "#000000", "whitespace": "#777777", "none": "#BBBBBB", "cl100k": "#8C564B", "o200k": "#BCBD22"}
 
 
-# Peer libraries: drawn dashed with hollow markers, and labelled as peers.
-PEERS = ("sentencepiece", "hf_tokenizers", "tiktoken")
-FIXED.update({"sentencepiece": "#332288", "hf_tokenizers": "#117733", "tiktoken": "#AA4499"})  # Paul Tol
+# Peer libraries: drawn dashed with hollow markers, and labelled as peers. load() replaces this list
+# with the one the results file names (bpebench_peer_names), so plug-ins need no change here.
+PEERS = {"sentencepiece", "hf_tokenizers", "tiktoken"}
+BUILDS = {"sentencepiece": "native"}  # peer -> native, wasm, pure-js, python (bpebench_peer_builds)
+FIXED.update({"sentencepiece": "#332288", "hf_tokenizers": "#117733", "tiktoken": "#AA4499",  # Paul Tol
+              "tiktoken-node": "#88CCEE", "tiktoken-node.batch": "#88CCEE", "anysphere-tiktoken-node": "#DDCC77",
+              "gpt-tokenizer": "#999933", "js-tiktoken": "#CC6677", "python-bpe": "#661100"})
 
 
 def is_peer(name):
-    return name in PEERS
+    return name in PEERS or name.split(".")[0] in PEERS
+
+
+def build_of(name):
+    return BUILDS.get(name.split(".")[0], "")
 
 
 def display_name(name):
-    return name + " (peer)" if is_peer(name) else name
+    if not is_peer(name):
+        return name
+    build = build_of(name)
+    return "{} ({}peer)".format(name, build + " " if build else "")
 
 
 def colour(name):
@@ -71,7 +84,32 @@ UNIT = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 def load(path):
     with open(path) as f:
-        return json.load(f)
+        data = json.load(f)
+    context = data.get("context", {})
+    if context.get("bpebench_peer_names"):
+        PEERS.clear()
+        PEERS.update(context["bpebench_peer_names"].split(","))
+    # Older files: the build is in bpebench_peers' text, "name version (build, ...".
+    for name, build in re.findall(r"(?:^|; )(\S+) \S+ \((native|wasm|pure-js|python|other),", context.get("bpebench_peers", "")):
+        BUILDS[name] = build
+    for item in context.get("bpebench_peer_builds", "").split(","):
+        if "=" in item:
+            name, build = item.split("=", 1)
+            BUILDS[name] = build
+    return data
+
+
+def corpora_in_order(data, rows):
+    """The corpora of the run, in the order the sweep took them (its settings), then any others."""
+    settings = data.get("context", {}).get("bpebench_settings", "")
+    order = []
+    for part in settings.split():
+        if part.startswith(("corpora=", "user_corpora=")):
+            order += part.split("=", 1)[1].split(",")
+    present = {r.get("corpus") for r in rows if r.get("corpus")}
+    named = [c for c in order if c in present]
+    users = sorted(c for c in present if c.startswith("user_"))
+    return named + [c for c in users if c not in named] + sorted(present - set(named) - set(users))
 
 
 def measurements(data):

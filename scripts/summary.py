@@ -1,8 +1,11 @@
 #!/usr/bin/python3
-"""Prints the summary tables of a bpebench results file: per vocabulary size, each trainer's time
-(from word counts, and end to end from text) and each encoder's throughput (medians), the fastest of
-each and its speedup over the naive one; then our algorithms against each peer library measured in
-the same run, as ratios (how many times faster ours is).
+"""Prints the summary tables of a bpebench results file. First the headline: per task and text class
+(corpus), our fastest algorithm against the fastest peer measured in the same run, with the peer's
+build (native, wasm, pure-js, python). Then encoding with tiktoken's vocabularies, one table per
+vocabulary with a column per text class; then, per corpus, each trainer's time (from word counts,
+and end to end from text) and each encoder's throughput with the models trained in the run, per
+vocabulary size (medians), the fastest and its speedup over the naive one; then our algorithms
+against each peer at the same vocab size and thread count, as ratios.
 
 usage: scripts/summary.py RESULTS.json
 """
@@ -43,24 +46,24 @@ def ordered(names):
 
 def ratio_table(med, corpus, kind, what):
     """Rows: each of our algorithms x thread count; columns: each peer. Cell: peer median time / our
-    median time at the same vocab size and thread count. tiktoken brings its own vocabularies (50256,
-    100256, 199998 tokens) and one thread: at a vocab size of ours where it did not run, it is compared
-    at its nearest vocabulary, named in the cell."""
+    median time at the same vocab size (a model trained in the run) and thread count. tiktoken's
+    vocabularies are compared in the tables per vocabulary above."""
     rows = [m for m in med.values() if m.get("corpus") == corpus and m["kind"] == kind]
     peers = ordered({m["algorithm"] for m in rows if results.is_peer(m["algorithm"])})
     ours = ordered({m["algorithm"] for m in rows if not results.is_peer(m["algorithm"])})
     if not peers or not ours:
         return
-    by = {(m["algorithm"], m["vocab"], m["threads"]): m["seconds"] for m in rows}
+    # Time per byte: a slow peer may run on a prefix of the text (its label says so).
+    by = {(m["algorithm"], m["vocab"], m["threads"]): 1 / m["bytes_per_second"] if m.get("bytes_per_second") else m["seconds"]
+          for m in rows}
     vocabs = sorted({m["vocab"] for m in rows if not results.is_peer(m["algorithm"])})
-    with_peer = [v for v in vocabs if any(a != "tiktoken" and vv == v for (a, vv, _) in by if results.is_peer(a))]
-    chosen = [v for v in with_peer if v in RATIO_VOCABS] or with_peer[-1:] or vocabs[-1:]
-    # tiktoken's own vocabularies, where ours ran with them too: compared at the same vocabulary.
-    chosen += [v for v in vocabs if v not in chosen and any(a == "tiktoken" and vv == v for (a, vv, _) in by)]
+    with_peer = [v for v in vocabs if any(vv == v for (a, vv, _) in by if results.is_peer(a))]
+    chosen = [v for v in with_peer if v in RATIO_VOCABS and v not in TIKTOKEN_VOCABS]
+    chosen = chosen or [v for v in with_peer if v not in TIKTOKEN_VOCABS][-1:]
     threads = sorted({m["threads"] for m in rows})
     for vocab in chosen:
         # Peers measured at this vocab size, and tiktoken (at its nearest vocabulary if not at this one).
-        shown = [p for p in peers if p == "tiktoken" or any(a == p and v == vocab for (a, v, _) in by)]
+        shown = [p for p in peers if any(a == p and v == vocab for (a, v, _) in by)]
         lines = []
         for alg in ours:
             for t in threads:
@@ -68,11 +71,7 @@ def ratio_table(med, corpus, kind, what):
                     continue
                 cells = []
                 for p in shown:
-                    peer_vocabs = sorted({v for (a, v, tt) in by if a == p and tt == t})
-                    if p == "tiktoken" and peer_vocabs and vocab not in peer_vocabs:
-                        pv = min(peer_vocabs, key=lambda v: abs(v - vocab) / max(v, vocab))
-                        cell = "{:.1f}x (at {}k)".format(by[(p, pv, t)] / by[(alg, vocab, t)], round(pv / 1000))
-                    elif (p, vocab, t) in by:
+                    if (p, vocab, t) in by:
                         cell = "{:.1f}x".format(by[(p, vocab, t)] / by[(alg, vocab, t)])
                     else:
                         cell = "-"
@@ -81,10 +80,94 @@ def ratio_table(med, corpus, kind, what):
                     lines.append("  {:>10} {:>8}".format(alg, t) + "".join("{:>22}".format(c) for c in cells))
         if not lines:
             continue
-        print("{} on {}, vocab {}: ours vs each peer (peer time / our time; above 1: ours is faster)".format(
+        print("{} on {}, vocab {}: ours vs each peer (peer time per byte / ours; above 1: ours is faster)".format(
             what, corpus, vocab))
         print("  {:>10} {:>8}".format("ours", "threads") + "".join("{:>22}".format(p) for p in shown))
         print("\n".join(lines))
+        print()
+
+
+TIKTOKEN_VOCABS = {50256: "gpt2", 100256: "cl100k_base", 199998: "o200k_base"}
+
+
+def peer_label(name):
+    build = results.build_of(name)
+    return "{} ({})".format(name, build) if build else name
+
+
+def fastest_table(med, corpora):
+    """Per task and text class, 1 thread: our fastest against the fastest peer (id for id checked
+    peers and the rest alike; each row's label in the JSON says which)."""
+    tasks = []
+    for vocab, name in TIKTOKEN_VOCABS.items():
+        tasks.append(("encode " + name, "encode", vocab, "bytes_per_second", False))
+    own = sorted({m["vocab"] for m in med.values() if m["kind"] == "encode" and m["vocab"] not in TIKTOKEN_VOCABS})
+    lines = []
+    for corpus in corpora:
+        rows = [m for m in med.values() if m.get("corpus") == corpus and m.get("threads") == 1]
+        vocabs = sorted({m["vocab"] for m in rows if m["kind"] == "encode" and m["vocab"] not in TIKTOKEN_VOCABS})
+        text_vocabs = sorted({m["vocab"] for m in rows if m["kind"] == "train_text"})
+        corpus_tasks = list(tasks)
+        # Our own models: the largest vocab size at which a peer encoded too, else the largest.
+        # Training compares throughput: a slow peer may train on a prefix of the text (its label says so).
+        for kind, vs, metric, what in (("encode", vocabs, "bytes_per_second", "encode, own model"),
+                                       ("train_text", text_vocabs, "bytes_per_second", "train from text")):
+            with_peer = [v for v in vs if any(m["kind"] == kind and m["vocab"] == v and results.is_peer(m["algorithm"]) for m in rows)]
+            for v in (with_peer or vs)[-1:]:
+                corpus_tasks.append(("{} {}".format(what, v), kind, v, metric, False))
+        for label, kind, vocab, metric, low in corpus_tasks:
+            cands = [m for m in rows if m["kind"] == kind and m["vocab"] == vocab and metric in m]
+            ours = [m for m in cands if not results.is_peer(m["algorithm"])]
+            peers = [m for m in cands if results.is_peer(m["algorithm"])]
+            if not ours:
+                continue
+            pick = min if low else max
+            best = pick(ours, key=lambda m: m[metric])
+            show = (lambda v: "{:.3f} s".format(v)) if low else (lambda v: "{:.3g} MB/s".format(v / 1e6))
+            cells = [corpus, label, "{} {}".format(best["algorithm"], show(best[metric]))]
+            if peers:
+                top = pick(peers, key=lambda m: m[metric])
+                ratio = top[metric] / best[metric] if low else best[metric] / top[metric]
+                cells += ["{} {}".format(peer_label(top["algorithm"]), show(top[metric])), "{:.2f}x".format(ratio)]
+            else:
+                cells += ["-", "-"]
+            lines.append(cells)
+    if not lines:
+        return
+    print("Fastest per task and text class, 1 thread (medians; ratio above 1: ours is faster):")
+    widths = [max(len(l[i]) for l in lines + [["corpus", "task", "fastest of ours", "fastest peer (build)", "ratio"]]) for i in range(5)]
+    head = ["corpus", "task", "fastest of ours", "fastest peer (build)", "ratio"]
+    print("  " + "  ".join("{:<{}}".format(h, w) for h, w in zip(head, widths)))
+    for l in lines:
+        print("  " + "  ".join("{:<{}}".format(x, w) for x, w in zip(l, widths)))
+    print()
+
+
+def vocabulary_tables(med, corpora):
+    """Encoding with each tiktoken vocabulary, 1 thread: a row per encoder (ours, then the peers), a
+    column per text class; MB/s, the fastest of ours and the fastest peer marked."""
+    for vocab, name in TIKTOKEN_VOCABS.items():
+        rows = [m for m in med.values() if m["kind"] == "encode" and m["vocab"] == vocab and m["threads"] == 1]
+        if not rows:
+            continue
+        cols = [c for c in corpora if any(m["corpus"] == c for m in rows)]
+        algs = ordered({m["algorithm"] for m in rows})
+        by = {(m["algorithm"], m["corpus"]): m["bytes_per_second"] / 1e6 for m in rows}
+        print("Encoding with {} ({} tokens), 1 thread, MB/s (median; * fastest of ours, + fastest peer):".format(name, vocab))
+        w = max(len(peer_label(a)) for a in algs) + 2
+        print("  {:<{}}".format("encoder", w) + "".join("{:>15}".format(c) for c in cols))
+        marks = {}
+        for c in cols:
+            ours = {a: by[(a, c)] for a in algs if (a, c) in by and not results.is_peer(a)}
+            theirs = {a: by[(a, c)] for a in algs if (a, c) in by and results.is_peer(a)}
+            if ours:
+                marks[(max(ours, key=ours.get), c)] = "*"
+            if theirs:
+                marks[(max(theirs, key=theirs.get), c)] = "+"
+        for a in algs:
+            cells = "".join("{:>15}".format("{:.2f}{}".format(by[(a, c)], marks.get((a, c), " ")) if (a, c) in by else "- ")
+                            for c in cols)
+            print("  {:<{}}".format(peer_label(a) if results.is_peer(a) else a, w) + cells)
         print()
 
 
@@ -103,7 +186,14 @@ def main():
     scaling = data["context"].get("bpebench_machine_scaling")
     if scaling:
         print("machine scaling probe: {}".format(scaling))
-    for corpus in sorted({m["corpus"] for m in med.values() if m.get("corpus")}):
+    overhead = data["context"].get("bpebench_peer_call_overhead")
+    if overhead:
+        print("peer boundary cost: {}".format(overhead))
+    print()
+    corpora = results.corpora_in_order(data, list(med.values()))
+    fastest_table(med, corpora)
+    vocabulary_tables(med, corpora)
+    for corpus in corpora:
         train, text, encode = {}, {}, {}
         for m in med.values():
             if m.get("corpus") != corpus:
@@ -112,7 +202,7 @@ def main():
                 train.setdefault(m["vocab"], {})[m["algorithm"]] = m["seconds"]
             elif m["kind"] == "train_text" and m["threads"] == 1:
                 text.setdefault(m["vocab"], {})[m["algorithm"]] = m["seconds"]
-            elif m["kind"] == "encode" and m["threads"] == 1:
+            elif m["kind"] == "encode" and m["threads"] == 1 and m["vocab"] not in TIKTOKEN_VOCABS:
                 encode.setdefault(m["vocab"], {})[m["algorithm"]] = m["bytes_per_second"] / 1e6
         if train:
             table("Training on {} from word counts (seconds, median):".format(corpus), train,
@@ -121,8 +211,7 @@ def main():
             table("Training on {} end to end from text, 1 thread (seconds, median):".format(corpus), text,
                   ordered({a for v in text.values() for a in v}), lambda s: "{:.3f} s".format(s), True)
         if encode:
-            table("Encoding {} held-out text, 1 thread (MB/s, median; vocab 50256, 100256, 199998: tiktoken's "
-                  "gpt2, cl100k_base, o200k_base):".format(corpus), encode,
+            table("Encoding {} held-out text with models trained here, 1 thread (MB/s, median):".format(corpus), encode,
                   ordered({a for v in encode.values() for a in v}), lambda v: "{:.2f}".format(v), False)
         ratio_table(med, corpus, "train_text", "Training from text")
         ratio_table(med, corpus, "encode", "Encoding")

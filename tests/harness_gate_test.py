@@ -14,7 +14,7 @@ import unittest
 HARNESS = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else "build/dev/tests/bpebench_harness_wrong")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A small sweep: the reference and the wrong encoder, one vocabulary, no peers.
-ARGS = ["--algorithms", "naive,wrong_for_tests", "--vocab-sizes", "1000", "--threads", "1", "--no-peers",
+ARGS = ["--algorithms", "naive,wrong_for_tests", "--corpora", "gutenberg5", "--vocab-sizes", "1000", "--threads", "1", "--no-peers",
         "--production-vocabs", "none", "--adversarial-max", "0", "--repetitions", "1", "--min-time", "0.01"]
 
 

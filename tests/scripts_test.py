@@ -116,23 +116,52 @@ def run_script(script, data, folder):
 
 
 class Summary(unittest.TestCase):
-    def test_ratio_table_divides_each_peer_by_each_of_ours(self):
+    def summary(self, data):
         with tempfile.TemporaryDirectory() as d:
-            r = run_script("summary.py", fake_results(PEER_TIMES, 1), d)
+            r = run_script("summary.py", data, d)
         self.assertEqual(r.returncode, 0, r.stderr)
-        out, production = r.stdout.split("Encoding on c, vocab 100256")
+        return r.stdout
+
+    def test_ratio_table_divides_each_peer_by_each_of_ours(self):
+        out = self.summary(fake_results(PEER_TIMES, 1))
         self.assertIn("Training from text on c, vocab 10000: ours vs each peer", out)
+        section = out.split("Encoding on c, vocab 10000")[1]
         rows = {tuple(l.split()[:2]): l.split()[2:] for l in out.splitlines() if l.strip().startswith(("linked", "cached"))}
-        # With tiktoken's own vocabulary, ours and tiktoken at the same vocab: 60 / 6 = 10x.
-        line = [l.split() for l in production.splitlines() if l.strip().startswith("cached")][0]
-        self.assertEqual(line[:2], ["cached", "1"])
-        self.assertAlmostEqual(float(line[-1].rstrip("x")), 10, delta=0.5)
         # 2000 / 50 = 40x on 1 thread, 1500 / 40 = 37.5x on 2 (fake repetitions vary by +-2%).
         self.assertAlmostEqual(float(rows[("linked", "1")][0].rstrip("x")), 40, delta=2)
         self.assertAlmostEqual(float(rows[("linked", "2")][0].rstrip("x")), 37.5, delta=2)
-        # Encoding: HF at the same vocab (20x); tiktoken at its nearest vocabulary, 50257 (8x).
-        self.assertEqual(rows[("cached", "1")][1:3], ["8.0x", "(at"], out)
-        self.assertAlmostEqual(float(rows[("cached", "1")][0].rstrip("x")), 20, delta=1)
+        # Encoding with our model: HF at the same vocab, 100 / 5 = 20x.
+        line = [l.split() for l in section.splitlines() if l.strip().startswith("cached")][0]
+        self.assertAlmostEqual(float(line[2].rstrip("x")), 20, delta=1)
+
+    def test_the_headline_names_the_fastest_peer_per_task_and_class_with_its_build(self):
+        times = dict(PEER_TIMES)
+        times["encode/tiktoken-node/c/vocab:100256/threads:1"] = 30.0  # faster than tiktoken (60)
+        times["encode/gpt-tokenizer/c/vocab:100256/threads:1"] = 45.0
+        times["encode/cached/d/vocab:100256/threads:1"] = 12.0  # a second text class
+        times["encode/tiktoken/d/vocab:100256/threads:1"] = 24.0
+        data = fake_results(times, 1)
+        data["context"]["bpebench_peer_names"] = "sentencepiece,hf_tokenizers,tiktoken,tiktoken-node,gpt-tokenizer"
+        data["context"]["bpebench_peer_builds"] = "sentencepiece=native,hf_tokenizers=native,tiktoken=wasm,tiktoken-node=native,gpt-tokenizer=pure-js"
+        data["context"]["bpebench_settings"] = "corpora=d,c vocab_sizes=10000"
+        out = self.summary(data)
+        head = out.split("Fastest per task and text class")[1].split("\n\n")[0]
+        lines = [l.split() for l in head.splitlines()[2:]]
+        c_cl100k = [l for l in lines if l[:3] == ["c", "encode", "cl100k_base"]][0]
+        # cached at 6 ms against tiktoken-node, the fastest peer, at 30 ms: 5x.
+        self.assertEqual(c_cl100k[3], "cached")
+        self.assertEqual(c_cl100k[6:8], ["tiktoken-node", "(native)"])
+        self.assertAlmostEqual(float(c_cl100k[-1].rstrip("x")), 5, delta=0.3)
+        d_cl100k = [l for l in lines if l[:3] == ["d", "encode", "cl100k_base"]][0]
+        self.assertEqual(d_cl100k[6:8], ["tiktoken", "(wasm)"])
+        self.assertAlmostEqual(float(d_cl100k[-1].rstrip("x")), 2, delta=0.2)
+        self.assertLess(head.index("\n  d "), head.index("\n  c "))  # the sweep's order of classes
+        # The table per vocabulary: a column per class, the fastest of ours and of the peers marked.
+        table = out.split("Encoding with cl100k_base (100256 tokens)")[1].split("\n\n")[0]
+        self.assertEqual(table.splitlines()[1].split(), ["encoder", "d", "c"])
+        self.assertIn("*", [l for l in table.splitlines() if l.strip().startswith("cached")][0])
+        self.assertIn("+", [l for l in table.splitlines() if l.strip().startswith("tiktoken-node")][0])
+        self.assertIn("gpt-tokenizer (pure-js)", table)
 
 
 class Plot(unittest.TestCase):
@@ -142,7 +171,7 @@ class Plot(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             with open(os.path.join(d, "train_time.svg")) as f:
                 svg = f.read()
-        self.assertIn("sentencepiece (peer)", svg)
+        self.assertIn("sentencepiece (native peer)", svg)
         self.assertIn("stroke-dasharray", svg)
 
 
@@ -151,7 +180,7 @@ class Plot(unittest.TestCase):
             r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "plot.py"), BASELINE, "--out", d],
                                capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stderr)
-            for name in ("encode_throughput", "train_time", "thread_scaling", "adversarial"):
+            for name in ("encode_classes", "encode_throughput", "train_time", "thread_scaling", "adversarial"):
                 for ext in ("png", "svg"):
                     path = os.path.join(d, "{}.{}".format(name, ext))
                     self.assertGreater(os.path.getsize(path), 10000, path)
