@@ -2,12 +2,15 @@
 // Every error is one line on stderr ("bpebench: error: ...") and exit status 1; usage errors are 2.
 #include <fmt/core.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -104,10 +107,15 @@ Ctrl-C leaves no partial model file behind (nor a temporary one).
 
 constexpr const char* kEncodeHelp = R"(usage: bpebench encode --model MODEL [options] [FILE...]
 
-Writes the token ids of each FILE (none, or -: standard input) as decimal numbers, one space apart,
-one line per FILE in the order given. The model is loaded once for all the files (loading
-cl100k_base or o200k_base takes a large part of a second). A FILE that cannot be read, or is not
-valid UTF-8, stops the run with an error that names it, after the lines of the files before it.
+Writes the token ids of each FILE (none, or -: standard input), in the order given, to standard
+output or to --output FILE. As text (the default): decimal numbers one space apart, one line per
+FILE. As u16 or u32: flat little-endian token files, as training loops memory-map them; as npy: a
+NumPy array of uint32. The model is loaded once for all the files. A FILE that cannot be read, or
+is not valid UTF-8, stops the run with an error that names it: on standard output after the
+output of the files before it; an --output file is then not written at all.
+
+Input is read in 16 MiB blocks and encoded as it arrives (cut at safe boundaries, so the ids are
+those of the whole text): with --output FILE memory stays bounded on any input size.
 
 options:
   --model MODEL        model file written by bpebench train, or a tiktoken vocabulary: gpt2,
@@ -119,6 +127,11 @@ options:
   --algorithm NAME     encoder (default: cached, i.e. backtrack with a piece cache; see bpebench
                        list); all give identical ids
   --threads T          encode in T chunks split at piece boundaries, 1..256 (default: 1)
+  --format F           text (default), u16 (refused when the model has ids above 65535), u32, npy
+  --output FILE        write there instead of standard output: written to a temporary file and
+                       renamed into place when complete (see train --help for what FILE may be;
+                       npy to a FIFO or device is held in memory, as its header needs the length)
+  --separator ID       u16, u32, npy: put token ID between the files' ids (an end-of-text token)
   --binary             accept input that is not valid UTF-8 or holds NUL bytes
 )";
 
@@ -196,24 +209,6 @@ class StreamCheck {
   std::string held_;     // the start of a UTF-8 sequence cut by the end of the last block
   uint64_t offset_ = 0;  // bytes of the file seen so far
 };
-
-std::string ReadInput(const std::vector<std::string>& files, bool binary) {
-  std::string text;
-  for (const auto& f : files) {
-    // Checked block by block, so a binary file (/dev/zero, say) is refused at its first block.
-    StreamCheck check(f == "-" ? "standard input" : f, binary);
-    std::error_code ec;
-    if (f != "-" && std::filesystem::is_regular_file(f, ec)) {
-      text.reserve(text.size() + std::filesystem::file_size(f, ec));  // one allocation, no regrowth
-    }
-    ReadFileInBlocks(f, 1 << 20, [&](std::string_view block) {
-      check.Add(block);
-      text += block;
-    });
-    check.Finish();
-  }
-  return text;
-}
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
@@ -316,6 +311,96 @@ Model LoadModelArg(const Args& args) {
   return LoadAnyModel(spec, args.Get("--pretokenizer"));
 }
 
+// The ids of `encode`, written as they come in the chosen format: text lines, flat little-endian
+// u16/u32, or a NumPy .npy file (uint32) whose header is filled in when the length is known.
+class IdWriter {
+ public:
+  enum class Format { kText, kU16, kU32, kNpy };
+
+  IdWriter(const OutputFile& file, Format format) : file_(file), stream_(file), format_(format) {
+    if (format_ == Format::kNpy) {
+      hold_npy_ = !file.seekable();
+      if (!hold_npy_) stream_.Write(NpyHeader(0));
+    }
+  }
+  // Appends ids to the current document (one FILE), buffered; Flush() writes them out.
+  void Add(const std::vector<TokenId>& ids, const Model& model) {
+    for (TokenId id : ids) Put(model.ExternalId(id));
+  }
+  void Put(uint32_t id) {
+    switch (format_) {
+      case Format::kText:
+        if (!line_start_) buffer_ += ' ';
+        fmt::format_to(std::back_inserter(buffer_), "{}", id);
+        line_start_ = false;
+        break;
+      case Format::kU16: {
+        const char b[2] = {static_cast<char>(id & 0xFF), static_cast<char>(id >> 8)};
+        buffer_.append(b, 2);
+        break;
+      }
+      case Format::kU32:
+      case Format::kNpy: {
+        const char b[4] = {static_cast<char>(id & 0xFF), static_cast<char>((id >> 8) & 0xFF),
+                           static_cast<char>((id >> 16) & 0xFF), static_cast<char>(id >> 24)};
+        buffer_.append(b, 4);
+        break;
+      }
+    }
+    ++count_;
+    if (buffer_.size() >= (1 << 20) && !hold_) Flush();
+  }
+  void EndDocument() {
+    if (format_ == Format::kText) {
+      buffer_ += '\n';
+      line_start_ = true;
+    }
+  }
+  // While held (standard output, until a FILE is complete), nothing is written.
+  void Hold(bool hold) { hold_ = hold; }
+  void Flush() {
+    if (hold_npy_) {
+      held_npy_ += buffer_;
+    } else {
+      stream_.Write(buffer_);
+    }
+    buffer_.clear();
+  }
+  void Finish() {
+    Flush();
+    if (format_ == Format::kNpy) {
+      if (hold_npy_) {
+        stream_.Write(NpyHeader(count_));
+        stream_.Write(held_npy_);
+      } else {
+        stream_.WriteAt(0, NpyHeader(count_));
+      }
+    }
+    stream_.Commit();
+  }
+
+ private:
+  // NumPy format 1.0: magic, version, header length, then a dict padded with spaces to 128 bytes in
+  // all (a multiple of 64, room for any length), ending in a newline.
+  static std::string NpyHeader(uint64_t count) {
+    std::string dict = fmt::format("{{'descr': '<u4', 'fortran_order': False, 'shape': ({},), }}", count);
+    std::string header = std::string("\x93NUMPY\x01\x00", 8) + std::string(2, '\0') + dict;
+    header.resize(127, ' ');
+    header += '\n';
+    const uint16_t len = static_cast<uint16_t>(header.size() - 10);
+    header[8] = static_cast<char>(len & 0xFF);
+    header[9] = static_cast<char>(len >> 8);
+    return header;
+  }
+
+  const OutputFile& file_;
+  OutputStream stream_;
+  Format format_;
+  std::string buffer_, held_npy_;
+  bool line_start_ = true, hold_ = false, hold_npy_ = false;
+  uint64_t count_ = 0;
+};
+
 int Encode(const Args& args) {
   const Model model = LoadModelArg(args);
   const EncoderInfo& encoder = FindEncoder(args.Get("--algorithm", "cached"));
@@ -323,21 +408,52 @@ int Encode(const Args& args) {
   std::vector<std::string> files = args.positional();
   if (files.empty()) files.push_back("-");
   if (std::count(files.begin(), files.end(), "-") > 1) Fail("standard input (-) can be given once");
+  const std::string format_name = args.Get("--format", "text");
+  const std::map<std::string, IdWriter::Format> formats = {{"text", IdWriter::Format::kText},
+                                                           {"u16", IdWriter::Format::kU16},
+                                                           {"u32", IdWriter::Format::kU32},
+                                                           {"npy", IdWriter::Format::kNpy}};
+  if (!formats.count(format_name)) Fail("unknown --format '{}' (text, u16, u32, npy)", Printable(format_name));
+  const IdWriter::Format format = formats.at(format_name);
   const Vocabulary vocab(model.merges);
-  const PreTokenizer& pre = FindPreTokenizer(model.pretokenizer).get();
-  std::string out;
-  for (const std::string& file : files) {
-    const std::string text = ReadInput({file}, args.Has("--binary"));
-    const auto ids = EncodeText(text, pre, encoder.make, vocab, threads);
-    out.clear();
-    out.reserve(ids.size() * 6 + 1);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (i) out += ' ';
-      fmt::format_to(std::back_inserter(out), "{}", model.ExternalId(ids[i]));
-    }
-    out += '\n';
-    WriteStdout(out, "the ids");
+  uint32_t max_id = vocab.size() - 1;
+  for (uint32_t id : model.external_ids) max_id = std::max(max_id, id);
+  std::optional<uint32_t> separator;
+  if (args.Has("--separator")) {
+    if (format == IdWriter::Format::kText) Fail("--separator is for --format u16, u32 or npy (text puts each file on its own line)");
+    separator = static_cast<uint32_t>(args.Uint("--separator", 0, 0, UINT32_MAX));
   }
+  if (format == IdWriter::Format::kU16) {
+    if (max_id > 0xFFFF) {
+      Fail("--format u16 holds ids up to 65535, and this model's ids go up to {}: use --format u32", max_id);
+    }
+    if (separator && *separator > 0xFFFF) Fail("--separator {} does not fit --format u16 (up to 65535)", *separator);
+  }
+  const std::string output_path = args.Get("--output", "-");
+  const OutputFile output(output_path, files, true);
+  if (output.is_stdout() && format != IdWriter::Format::kText && ::isatty(STDOUT_FILENO)) {
+    Fail("--format {} is binary: give --output FILE or redirect standard output", format_name);
+  }
+  const PreTokenizer& pre = FindPreTokenizer(model.pretokenizer).get();
+  IdWriter writer(output, format);
+  // On standard output a FILE's ids are written once it has been read whole (an error in it then
+  // leaves the lines before it complete); to a file they stream (the file appears only on success).
+  writer.Hold(output.is_stdout());
+  StreamEncoder stream(pre, encoder.make, vocab, threads, [&](const std::vector<TokenId>& ids) { writer.Add(ids, model); });
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i > 0 && separator) writer.Put(*separator);
+    const std::string& file = files[i];
+    StreamCheck check(file == "-" ? "standard input" : file, args.Has("--binary"));
+    ReadFileInBlocks(file, 16 << 20, [&](std::string_view block) {
+      check.Add(block);
+      stream.Add(block);
+    });
+    check.Finish();
+    stream.Finish();
+    writer.EndDocument();
+    if (output.is_stdout()) writer.Flush();
+  }
+  writer.Finish();
   return 0;
 }
 
@@ -418,7 +534,7 @@ int Run(int argc, char** argv) {
       {"train", kTrainHelp,
        {"--vocab-size", "--output", "--algorithm", "--pretokenizer", "--min-frequency", "--threads", "--corpus"},
        {"--binary"}, Train},
-      {"encode", kEncodeHelp, {"--model", "--algorithm", "--threads", "--pretokenizer"}, {"--binary"}, Encode},
+      {"encode", kEncodeHelp, {"--model", "--algorithm", "--threads", "--pretokenizer", "--format", "--output", "--separator"}, {"--binary"}, Encode},
       {"decode", kDecodeHelp, {"--model", "--pretokenizer"}, {}, Decode},
       {"export", kExportHelp, {"--model", "--format", "--output"}, {}, Export},
       {"corpus", kCorpusHelp, {}, {}, [](const Args& a) {

@@ -181,7 +181,7 @@ TEST(HostileOptions, RepeatedUnknownAndContradictingValuesAreErrors) {
   test::ExpectCliError(Cli("encode --model " + model + " --pretokenizer bogus", "echo hi | "), "unknown pre-tokenizer 'bogus'");
   test::ExpectCliError(Cli("encode --model " + model + " --pretokenizer cl100k", "echo hi | "),
               "--pretokenizer cl100k contradicts the model " + model + ", whose pattern is gpt2");
-  test::ExpectCliError(Cli("encode --model " + model + " --output x", "echo hi | "), "unknown option '--output'");
+  test::ExpectCliError(Cli("encode --model " + model + " --out x", "echo hi | "), "unknown option '--out'");
 }
 
 TEST(HostileMessages, SayWhatTheFileLooksLike) {

@@ -191,17 +191,22 @@ void OutputFile::Write(std::string_view data) const {
     WriteStdout(data, "the output");
     return;
   }
-  if (kind_ == Kind::kStream) {
-    const int fd = ::open(target_.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) Fail("cannot write '{}': {}", path_, std::strerror(errno));
-    const bool ok = WriteAll(fd, data);
-    const int saved_errno = errno;
-    ::close(fd);
-    if (!ok) Fail("cannot write '{}': {}", path_, std::strerror(saved_errno));
+  OutputStream stream(*this);
+  stream.Write(data);
+  stream.Commit();
+}
+
+OutputStream::OutputStream(const OutputFile& file) : file_(file) {
+  using Kind = OutputFile::Kind;
+  if (file.kind_ == Kind::kStdout) return;
+  if (file.kind_ == Kind::kStream) {
+    fd_ = ::open(file.target_.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd_ < 0) Fail("cannot write '{}': {}", file.path_, std::strerror(errno));
     return;
   }
-  std::string tmp = Parent(target_) + "/.bpebench-XXXXXX";
-  if (tmp.size() >= sizeof pending_tmp) Fail("cannot write '{}': the path is too long", path_);
+  std::string tmp = Parent(file.target_) + "/.bpebench-XXXXXX";
+  if (tmp.size() >= sizeof pending_tmp) Fail("cannot write '{}': the path is too long", file.path_);
+  if (has_pending.load()) Fail("cannot write '{}': another output is being written", file.path_);
   // The cleanup signals wait while the file is made and its name recorded for their handler.
   sigset_t cleanup_signals, old_mask;
   sigemptyset(&cleanup_signals);
@@ -214,22 +219,66 @@ void OutputFile::Write(std::string_view data) const {
     has_pending = true;
   }
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  if (fd < 0) Fail("cannot write '{}': {}", path_, std::strerror(mkstemp_errno));
-  struct Clear {
-    ~Clear() { has_pending = false; }
-  } clear;
-  const bool ok = ::fchmod(fd, static_cast<mode_t>(mode_)) == 0 && WriteAll(fd, data) && ::fsync(fd) == 0;
-  const int saved_errno = errno;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    Fail("cannot write '{}': {}", path_, std::strerror(saved_errno));
+  if (fd < 0) Fail("cannot write '{}': {}", file.path_, std::strerror(mkstemp_errno));
+  fd_ = fd;
+  tmp_ = tmp;
+  if (::fchmod(fd_, static_cast<mode_t>(file.mode_)) != 0) Failed(errno);
+}
+
+OutputStream::~OutputStream() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_.empty() && !committed_) {
+    ::unlink(tmp_.c_str());
+    has_pending = false;
   }
-  if (std::rename(tmp.c_str(), target_.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    Fail("cannot write '{}': {}", path_, std::strerror(e));
+}
+
+void OutputStream::Failed(int error) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (!tmp_.empty()) {
+    ::unlink(tmp_.c_str());
+    has_pending = false;
+    tmp_.clear();
   }
+  Fail("cannot write '{}': {}", file_.path_, std::strerror(error));
+}
+
+void OutputStream::Write(std::string_view data) {
+  if (file_.kind_ == OutputFile::Kind::kStdout) {
+    WriteStdout(data, "the output");
+  } else if (!WriteAll(fd_, data)) {
+    Failed(errno);
+  }
+  bytes_ += data.size();
+}
+
+void OutputStream::WriteAt(uint64_t offset, std::string_view data) {
+  if (!file_.seekable()) Fail("cannot write '{}' out of order: it is not a regular file", file_.path_);
+  for (size_t done = 0; done < data.size();) {
+    const ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) Failed(n < 0 ? errno : EIO);
+    done += static_cast<size_t>(n);
+  }
+}
+
+void OutputStream::Commit() {
+  if (file_.kind_ == OutputFile::Kind::kStdout) return;
+  if (file_.kind_ == OutputFile::Kind::kStream) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) Failed(errno);
+    committed_ = true;
+    return;
+  }
+  if (::fsync(fd_) != 0) Failed(errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) Failed(errno);
+  if (std::rename(tmp_.c_str(), file_.target_.c_str()) != 0) Failed(errno);
+  committed_ = true;
+  has_pending = false;
 }
 
 void WriteFileAtomically(const std::string& path, std::string_view data) { OutputFile(path, {}, false).Write(data); }

@@ -41,16 +41,46 @@ std::string ReadFilePrefix(const std::string& path, size_t bytes);
 class OutputFile {
  public:
   OutputFile(const std::string& path, const std::vector<std::string>& inputs, bool stdout_ok);
-  void Write(std::string_view data) const;
+  void Write(std::string_view data) const;  // the whole output at once
   const std::string& path() const { return path_; }
   bool is_stdout() const { return kind_ == Kind::kStdout; }
+  // A regular file (replaced on commit), where an output can go back to fill in a header.
+  bool seekable() const { return kind_ == Kind::kReplace; }
 
  private:
+  friend class OutputStream;
   enum class Kind { kStdout, kStream, kReplace };
   std::string path_;    // as given, for messages
   std::string target_;  // what is written: the path, or the file its link names
   Kind kind_ = Kind::kReplace;
   unsigned mode_ = 0;   // permission bits of the file that replaces target_
+};
+
+// An output written in parts, for outputs too large to hold: the same rules as OutputFile::Write.
+// A regular file is written to its temporary file and renamed into place by Commit() only, so a
+// run that fails or is interrupted leaves no partial file (the destructor of an uncommitted stream
+// removes the temporary file; the signal handlers do too). One stream at a time per process.
+class OutputStream {
+ public:
+  explicit OutputStream(const OutputFile& file);
+  ~OutputStream();
+  OutputStream(const OutputStream&) = delete;
+  OutputStream& operator=(const OutputStream&) = delete;
+  void Write(std::string_view data);
+  // Overwrites bytes already written at `offset` (a header whose length was not known at the start).
+  // Only for a seekable() output.
+  void WriteAt(uint64_t offset, std::string_view data);
+  void Commit();
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  [[noreturn]] void Failed(int error);
+
+  const OutputFile& file_;
+  int fd_ = -1;
+  std::string tmp_;
+  uint64_t bytes_ = 0;
+  bool committed_ = false;
 };
 
 // OutputFile(path, {}, false).Write(data).

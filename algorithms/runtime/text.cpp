@@ -261,29 +261,56 @@ WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int thread
 WordCounter::WordCounter(const PreTokenizer& pre, int threads)
     : pre_(pre), threads_(std::max(threads, 1)) {}
 
-// The last safe boundary in carry_ at or after `from` (>= 1), or 0 when there is none.
-size_t WordCounter::LastBoundary(size_t from) const {
+namespace {
+
+// The last safe boundary in `text` at or after `from` (>= 1), or 0 when there is none.
+size_t LastBoundary(std::string_view text, const PreTokenizer& pre, size_t from) {
   size_t last = 0;
-  for (size_t p = pre_.SafeBoundary(carry_, from); p < carry_.size(); p = pre_.SafeBoundary(carry_, p + 1)) {
-    last = p;
-  }
+  for (size_t p = pre.SafeBoundary(text, from); p < text.size(); p = pre.SafeBoundary(text, p + 1)) last = p;
   return last;
+}
+
+}  // namespace
+
+size_t CarryCut(std::string_view carry, const PreTokenizer& pre, size_t scanned) {
+  // Look for the cut in the last 1 MiB first (text has boundaries every few bytes), and only when
+  // there is none walk from where the previous search stopped.
+  constexpr size_t kTail = 1 << 20;
+  const size_t from = std::max<size_t>(scanned, 1);
+  size_t cut = carry.size() > from + kTail ? LastBoundary(carry, pre, carry.size() - kTail) : 0;
+  if (cut == 0) cut = LastBoundary(carry, pre, from);
+  return cut;
 }
 
 void WordCounter::Add(std::string_view bytes) {
   carry_.append(bytes);
-  // Look for the cut in the last 1 MiB first (text has boundaries every few bytes), and only when
-  // there is none walk from where the previous search stopped: a long run without one is scanned
-  // about once, not once per block.
-  constexpr size_t kTail = 1 << 20;
-  const size_t from = std::max<size_t>(scanned_, 1);
-  size_t cut = carry_.size() > from + kTail ? LastBoundary(carry_.size() - kTail) : 0;
-  if (cut == 0) cut = LastBoundary(from);
+  const size_t cut = CarryCut(carry_, pre_, scanned_);
   if (cut > 0) {
     CountPrefix(cut);
     carry_.erase(0, cut);
   }
   scanned_ = carry_.size();  // the rest holds no boundary (its first byte is one, or is byte 0)
+}
+
+void StreamEncoder::Add(std::string_view bytes) {
+  carry_.append(bytes);
+  const size_t cut = CarryCut(carry_, pre_, scanned_);
+  if (cut > 0) {
+    EncodePrefix(cut);
+    carry_.erase(0, cut);
+  }
+  scanned_ = carry_.size();
+}
+
+void StreamEncoder::Finish() {
+  if (!carry_.empty()) EncodePrefix(carry_.size());
+  carry_.clear();
+  scanned_ = 0;
+}
+
+void StreamEncoder::EncodePrefix(size_t end) {
+  sink_(EncodeText(std::string_view(carry_.data(), end), pre_, make_, vocab_, threads_));
+  bytes_ += end;
 }
 
 void WordCounter::CountPrefix(size_t end) {

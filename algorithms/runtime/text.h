@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,7 +40,6 @@ class WordCounter {
   uint64_t bytes_seen() const { return offset_ + carry_.size(); }
 
  private:
-  size_t LastBoundary(size_t from) const;
   void CountPrefix(size_t end);
 
   const PreTokenizer& pre_;
@@ -48,6 +48,39 @@ class WordCounter {
   size_t scanned_ = 0;   // carry_ has no safe boundary in [1, scanned_)
   uint64_t offset_ = 0;  // bytes counted before carry_
   boost::unordered_flat_map<std::string, uint64_t, StringHash, std::equal_to<>> table_;
+};
+
+// Where to cut text that arrives in blocks: the last safe boundary in `carry` (at or after 1), or 0
+// when there is none. `scanned`: carry[1, scanned) is known to hold none (from the previous call), so
+// a long run without one is scanned about once, not once per block. Used by WordCounter and
+// StreamEncoder.
+size_t CarryCut(std::string_view carry, const PreTokenizer& pre, size_t scanned);
+
+// Encodes a text that arrives in blocks (a file read piece by piece), holding one block plus the
+// text after its last safe boundary: the part before the cut is encoded (on `threads` threads) and
+// its ids handed to `sink`; the rest is carried into the next block. The ids are exactly
+// EncodeText(whole text).
+class StreamEncoder {
+ public:
+  using Sink = std::function<void(const std::vector<TokenId>&)>;
+  StreamEncoder(const PreTokenizer& pre, EncoderFactory make_encoder, const Vocabulary& vocab, int threads,
+                Sink sink)
+      : pre_(pre), make_(make_encoder), vocab_(vocab), threads_(threads), sink_(std::move(sink)) {}
+  void Add(std::string_view bytes);
+  void Finish();  // encodes what is carried
+  uint64_t bytes_encoded() const { return bytes_; }
+
+ private:
+  void EncodePrefix(size_t end);
+
+  const PreTokenizer& pre_;
+  EncoderFactory make_;
+  const Vocabulary& vocab_;
+  int threads_;
+  Sink sink_;
+  std::string carry_;
+  size_t scanned_ = 0;
+  uint64_t bytes_ = 0;
 };
 
 // Encodes text: pre-tokenize, then encode each piece. With threads > 1 the text is split at safe
