@@ -87,7 +87,7 @@ def encode_classes(data, rows, med, out):
     algs = algorithms_in(rows)
     vocabs = [v for v in TIKTOKEN_VOCABS if any(m["vocab"] == v for m in rows)]
     fig, axes = plt.subplots(1, len(corpora), figsize=(max(8.0, 3.3 * len(corpora) + 2.5), 0.32 * len(algs) * len(vocabs) + 1.8),
-                             sharey=True, squeeze=False)
+                             sharey=True, sharex=True, squeeze=False)
     shades = {v: a for v, a in zip(vocabs, (1.0, 0.7, 0.45))}
     height = 0.8 / len(vocabs)
     for ax, corpus in zip(axes[0], corpora):
@@ -134,6 +134,9 @@ def encode_throughput(data, rows, med, out):
                              sharey=True, squeeze=False)
     for row_axes, corpus in zip(axes, corpora):
         for ax, t in zip(row_axes, threads):
+            if not any(m["threads"] == t and m["corpus"] == corpus for m in rows):
+                ax.set_visible(False)  # the text classes run on fewer threads (--class-threads)
+                continue
             for alg in algorithms_in(rows):
                 mine = [m for m in rows if m["algorithm"] == alg and m["threads"] == t and m["corpus"] == corpus]
                 # Models trained here, then tiktoken's vocabularies, a separate dash-dot segment.

@@ -30,8 +30,8 @@ FIXED = {"naive": "#0072B2", "pq": "#D55E00", "rank": "#009E73", "heap": "#CC79A
          "gpt2": "#000000", "whitespace": "#777777", "none": "#BBBBBB", "cl100k": "#8C564B", "o200k": "#BCBD22"}
 
 
-# Peer libraries: drawn dashed with hollow markers, and labelled as peers. load() replaces this list
-# with the one the results file names (bpebench_peer_names), so plug-ins need no change here.
+# Peer libraries: drawn dashed with hollow markers, and labelled as peers. load() adds the ones each
+# results file names (bpebench_peer_names), so plug-ins need no change here.
 PEERS = {"sentencepiece", "hf_tokenizers", "tiktoken"}
 BUILDS = {"sentencepiece": "native"}  # peer -> native, wasm, pure-js, python (bpebench_peer_builds)
 FIXED.update({"sentencepiece": "#332288", "hf_tokenizers": "#117733", "tiktoken": "#AA4499",  # Paul Tol
@@ -87,7 +87,6 @@ def load(path):
         data = json.load(f)
     context = data.get("context", {})
     if context.get("bpebench_peer_names"):
-        PEERS.clear()
         PEERS.update(context["bpebench_peer_names"].split(","))
     # Older files: the build is in bpebench_peers' text, "name version (build, ...".
     for name, build in re.findall(r"(?:^|; )(\S+) \S+ \((native|wasm|pure-js|python|other),", context.get("bpebench_peers", "")):
@@ -112,8 +111,21 @@ def corpora_in_order(data, rows):
     return named + [c for c in users if c not in named] + sorted(present - set(named) - set(users))
 
 
+def train_bytes(data):
+    """corpus -> bytes of its training text, from the results' context ("N bytes (T train, ...")."""
+    out = {}
+    for key, value in data.get("context", {}).items():
+        m = re.search(r"(\d+) train, \d+ held out", value) if key.startswith("bpebench_corpus_") else None
+        if m:
+            out[key[len("bpebench_corpus_"):]] = int(m.group(1))
+    return out
+
+
 def measurements(data):
-    """One dict per repetition (and one per skipped benchmark, with `error`)."""
+    """One dict per repetition (and one per skipped benchmark, with `error`). A training row that has
+    no bytes per second (sentencepiece's) gets them from its corpus's training text, so that rows on
+    prefixes of the text (slow peers) and rows on the whole of it compare per byte."""
+    sizes = train_bytes(data)
     rows = []
     for b in data["benchmarks"]:
         if b.get("run_type") == "aggregate":
@@ -129,6 +141,8 @@ def measurements(data):
                         "merges_per_second", "distinct_pieces", "cache_hit_rate", "pieces"):
                 if key in b:
                     row[key] = b[key]
+            if "bytes_per_second" not in row and row["kind"] == "train_text" and row.get("corpus") in sizes:
+                row["bytes_per_second"] = sizes[row["corpus"]] / row["seconds"]
             row["label"] = b.get("label", "")
             for part in row["label"].split("; "):
                 if part.startswith("vocabulary="):  # tiktoken's gpt2, cl100k_base, o200k_base
