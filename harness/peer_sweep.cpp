@@ -226,7 +226,7 @@ double CallOverheadUs(PluginPeer& p, const std::string& key, const std::string& 
   try {
     const std::string one = session->WriteFile("one-byte.txt", "a");
     const Json r = session->Request(p, 1, fmt::format(R"({{"op": "encode", {}, "input": {}, "offsets": [], "min_time": 0.1, "batch": {}}})",
-                                                      source_fields, JsonQuote(one), batch ? "true" : "false"));
+                                                      source_fields, JsonString(one), batch ? "true" : "false"));
     us = Number(r, "seconds") * 1e6;
   } catch (const std::exception&) {
   }
@@ -266,11 +266,11 @@ void PluginEncodeRows(const Settings& s, Registrar& reg, const std::shared_ptr<C
       std::error_code ignored;
       std::filesystem::remove(ids_file, ignored);
       const std::string head = fmt::format(R"({{"op": "encode", {}, "input": {}, "offsets": {}, "batch": {})",
-                                           source_fields, JsonQuote(input), offsets, call.batch ? "true" : "false");
+                                           source_fields, JsonString(input), offsets, call.batch ? "true" : "false");
       double secs = 0;
       std::vector<uint32_t> got;
       try {
-        const Json r = session->Request(p, t, head + fmt::format(R"(, "min_time": 0, "ids_out": {}}})", JsonQuote(ids_file)));
+        const Json r = session->Request(p, t, head + fmt::format(R"(, "min_time": 0, "ids_out": {}}})", JsonString(ids_file)));
         secs = Number(r, "seconds");
         got = ReadU32(ids_file);
       } catch (const std::exception& e) {
@@ -330,10 +330,10 @@ void PluginRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared
         const std::string model_file = session->Path("peer-model.bin");
         std::error_code ignored;
         std::filesystem::remove(model_file, ignored);
-        const std::string request = fmt::format(R"({{"op": "train", "input": {}, "vocab_size": {})", JsonQuote(train_file), vocab);
+        const std::string request = fmt::format(R"({{"op": "train", "input": {}, "vocab_size": {})", JsonString(train_file), vocab);
         double secs = 0;
         try {
-          const Json r = session->Request(p, t, request + (p.m.train_exact ? fmt::format(R"(, "model_out": {}}})", JsonQuote(model_file)) : "}"));
+          const Json r = session->Request(p, t, request + (p.m.train_exact ? fmt::format(R"(, "model_out": {}}})", JsonString(model_file)) : "}"));
           secs = Number(r, "seconds");
           if (p.m.train_exact) {
             const std::vector<uint32_t> got = ReadU32(model_file);
@@ -386,7 +386,7 @@ void PluginRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared
       expected.push_back(prod->model->ExternalId(id));
     }
     bool agreed = true;
-    PluginEncodeRows(s, reg, c, p, vocabulary, VocabAxis(vocabulary), fmt::format(R"("vocabulary": {})", JsonQuote(vocabulary)),
+    PluginEncodeRows(s, reg, c, p, vocabulary, VocabAxis(vocabulary), fmt::format(R"("vocabulary": {})", JsonString(vocabulary)),
                      text, vpre, expected, fmt::format("its own {}", vocabulary), &agreed);
     if (agreed && text.size() == c->held_out.size()) agreeing[{c->name, vocabulary}].push_back(p.m.name);
   }
@@ -421,7 +421,7 @@ void PluginRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared
     const std::vector<TokenId> ids = EncodeText(text, pre, OurEncoder().make, v, 1);
     bool agreed = true;
     PluginEncodeRows(s, reg, c, p, fmt::format("{}:{}:{}", c->name, vocab, format), vocab,
-                     fmt::format(R"("model": {}, "model_format": {})", JsonQuote(model_file), JsonQuote(format)), text,
+                     fmt::format(R"("model": {}, "model_format": {})", JsonString(model_file), JsonString(format)), text,
                      pre, std::vector<uint32_t>(ids.begin(), ids.end()), fmt::format("our model at vocab {} as {}", vocab, format),
                      &agreed);
   }

@@ -89,26 +89,6 @@ bool ValidName(const std::string& s) {
 
 }  // namespace
 
-std::string JsonQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 PeerManifest ReadPeerManifest(const std::string& folder) {
   const std::string file = (fs::path(folder) / "peer.json").string();
   const Json j = ParseJson(ReadFile(file, kMaxManifestBytes, "a peer manifest"), file, "peer manifest");

@@ -82,7 +82,4 @@ class PeerProcess {
   Json hello_;
 };
 
-// JSON text for a string value, quoted and escaped.
-std::string JsonQuote(std::string_view s);
-
 }  // namespace bpe::harness

@@ -1,5 +1,5 @@
 // A small, strict JSON reader for the model files bpebench imports (tiktoken's JSON rank files, HF's
-// tokenizer.json). Errors are bpe::Error: "<source>: <what>: <problem> at byte N".
+// tokenizer.json) and the peers' replies, and the string escaping for what bpebench writes. Errors are bpe::Error: "<source>: <what>: <problem> at byte N".
 #pragma once
 
 #include <string>
@@ -20,5 +20,14 @@ struct Json {
 };
 
 Json ParseJson(std::string_view bytes, std::string_view source, std::string_view what);
+
+// Appends `s` as a JSON string: quoted, with '"', '\\' and control characters escaped; other bytes
+// pass as they are (UTF-8 stays UTF-8).
+void AppendJsonString(std::string& out, std::string_view s);
+inline std::string JsonString(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
 
 }  // namespace bpe

@@ -270,8 +270,8 @@ size_t LastBoundary(std::string_view text, const PreTokenizer& pre, size_t from)
   return last;
 }
 
-}  // namespace
-
+// Where to cut text that arrives in blocks: the last safe boundary in `carry` (at or after 1), or 0
+// when there is none. `scanned`: carry[1, scanned) is known to hold none (from the previous call).
 size_t CarryCut(std::string_view carry, const PreTokenizer& pre, size_t scanned) {
   // Look for the cut in the last 1 MiB first (text has boundaries every few bytes), and only when
   // there is none walk from where the previous search stopped.
@@ -282,24 +282,28 @@ size_t CarryCut(std::string_view carry, const PreTokenizer& pre, size_t scanned)
   return cut;
 }
 
-void WordCounter::Add(std::string_view bytes) {
-  carry_.append(bytes);
-  const size_t cut = CarryCut(carry_, pre_, scanned_);
+// Appends `bytes` to `carry`; when it holds a safe boundary, hands the text before the last one to
+// consume(end) and drops it. `scanned` remembers that the rest holds none (its first byte is one, or
+// is byte 0).
+template <typename F>
+void AddAndCut(std::string& carry, size_t& scanned, const PreTokenizer& pre, std::string_view bytes, F&& consume) {
+  carry.append(bytes);
+  const size_t cut = CarryCut(carry, pre, scanned);
   if (cut > 0) {
-    CountPrefix(cut);
-    carry_.erase(0, cut);
+    consume(cut);
+    carry.erase(0, cut);
   }
-  scanned_ = carry_.size();  // the rest holds no boundary (its first byte is one, or is byte 0)
+  scanned = carry.size();
+}
+
+}  // namespace
+
+void WordCounter::Add(std::string_view bytes) {
+  AddAndCut(carry_, scanned_, pre_, bytes, [this](size_t end) { CountPrefix(end); });
 }
 
 void StreamEncoder::Add(std::string_view bytes) {
-  carry_.append(bytes);
-  const size_t cut = CarryCut(carry_, pre_, scanned_);
-  if (cut > 0) {
-    EncodePrefix(cut);
-    carry_.erase(0, cut);
-  }
-  scanned_ = carry_.size();
+  AddAndCut(carry_, scanned_, pre_, bytes, [this](size_t end) { EncodePrefix(end); });
 }
 
 void StreamEncoder::Finish() {

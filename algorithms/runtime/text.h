@@ -50,12 +50,6 @@ class WordCounter {
   boost::unordered_flat_map<std::string, uint64_t, StringHash, std::equal_to<>> table_;
 };
 
-// Where to cut text that arrives in blocks: the last safe boundary in `carry` (at or after 1), or 0
-// when there is none. `scanned`: carry[1, scanned) is known to hold none (from the previous call), so
-// a long run without one is scanned about once, not once per block. Used by WordCounter and
-// StreamEncoder.
-size_t CarryCut(std::string_view carry, const PreTokenizer& pre, size_t scanned);
-
 // Encodes a text that arrives in blocks (a file read piece by piece), holding one block plus the
 // text after its last safe boundary: the part before the cut is encoded (on `threads` threads) and
 // its ids handed to `sink`; the rest is carried into the next block. The ids are exactly
