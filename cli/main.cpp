@@ -16,6 +16,7 @@
 
 #include "algorithms/core/error.h"
 #include "algorithms/runtime/file_io.h"
+#include "algorithms/formats/counts.h"
 #include "algorithms/formats/hf_json.h"
 #include "algorithms/runtime/memory.h"
 #include "algorithms/formats/tiktoken.h"
@@ -63,7 +64,8 @@ usage: bpebench COMMAND [options]     (bpebench COMMAND --help for details)
 
 commands:
   list      what is registered: trainers, encoders, pre-tokenizers, corpora
-  train     learn a merge list from text and write a model file
+  train     learn a merge list from text (or from count tables) and write a model file
+  count     count the distinct pieces of text into a table that train --counts reads
   encode    turn text into token ids with a model
   decode    turn token ids back into the original bytes
   export    write a model in another tool's format (HuggingFace tokenizer.json)
@@ -80,7 +82,7 @@ Prints one tab-separated line per registered item: KIND NAME DESCRIPTION,
 where KIND is trainer, encoder, pretokenizer, corpus or vocabulary (tiktoken's, for --model).
 )";
 
-constexpr const char* kTrainHelp = R"(usage: bpebench train --vocab-size N --output MODEL [options] (FILE... | --corpus NAME)
+constexpr const char* kTrainHelp = R"(usage: bpebench train --vocab-size N --output MODEL [options] (FILE... | --corpus NAME | --counts)
 
 Learns merges until the vocabulary has N tokens (256 bytes + N-256 merges), or until the best pair
 occurs fewer than --min-frequency times, or until no pair is left (said on stderr).
@@ -95,6 +97,9 @@ options:
   --min-frequency F    stop when the best pair occurs fewer than F times (default: 1)
   --threads T          threads for counting words, 1..256 (default: hardware threads)
   --corpus NAME        train on a corpus from corpora/manifest.tsv instead of FILEs
+  --counts             the FILEs are count tables written by bpebench count (on shards of the
+                       text, on other machines): their counts are summed and trained on, with the
+                       pre-tokenizer they were counted with
   --binary             accept input that is not valid UTF-8 or holds NUL bytes
   FILE                 text files, joined in order; - is standard input
 
@@ -103,6 +108,24 @@ memory holds the distinct pieces, not the text; a piece longer than a block (a l
 newlines under `none`, say) is held whole. Progress goes to stderr when training takes longer than
 a second, then a final summary line with the time, input size, distinct pieces and peak RSS.
 Ctrl-C leaves no partial model file behind (nor a temporary one).
+)";
+
+constexpr const char* kCountHelp = R"(usage: bpebench count --output TABLE [options] (FILE... | --corpus NAME)
+
+Counts the distinct pieces of the text (the pre-tokenizer's pieces, as training counts them) and
+writes them as a table: a header line, then one line per piece, "piece<TAB>count", sorted by the
+pieces' bytes (control bytes, '\' and bytes that are not UTF-8 escaped; see docs/formats.md).
+`bpebench train --counts T1 T2 ...` sums tables and trains on them: the same model, byte for byte,
+as training on the text whose shards they count, when each shard ends where a piece ends (at a
+newline followed by a letter, say). Input streams in 16 MiB blocks, so memory holds the table.
+
+options:
+  --output TABLE       where to write it (written to a temporary file and renamed; - is standard
+                       output)
+  --pretokenizer P     gpt2, cl100k, o200k, whitespace or none (default: gpt2)
+  --threads T          counting threads, 1..256 (default: hardware threads)
+  --corpus NAME        count a corpus from corpora/manifest.tsv instead of FILEs
+  --binary             accept input that is not valid UTF-8 or holds NUL bytes
 )";
 
 constexpr const char* kEncodeHelp = R"(usage: bpebench encode --model MODEL [options] [FILE...]
@@ -234,31 +257,20 @@ int List() {
   return 0;
 }
 
-int Train(const Args& args) {
-  if (!args.Has("--vocab-size")) Fail("option --vocab-size is required (see --help)");
-  const auto vocab =
-      static_cast<uint32_t>(args.Uint("--vocab-size", 0, kByteAlphabet, kMaxVocab, "the 256-byte alphabet"));
-  // Checked before any work: a path that cannot be written fails now, not after the training.
-  const OutputFile output(args.Required("--output"), args.positional(), true);
-  const TrainerInfo& trainer = FindTrainer(args.Get("--algorithm", "linked"));
-  const PreTokenizerInfo& pre = FindPreTokenizer(args.Get("--pretokenizer", "gpt2"));
-  TrainOptions options;
-  options.vocab_size = vocab;
-  options.min_frequency = args.Uint("--min-frequency", 1, 1, UINT64_MAX);
-  options.threads = static_cast<int>(args.Uint("--threads", DefaultThreads(), 1, kMaxThreads));
+// Counts the distinct pieces of FILEs (or --corpus) as they stream in: memory holds the counts and
+// one block, not the text. Progress on stderr every 2 s.
+WordCounts CountInput(const Args& args, const PreTokenizer& pre, int threads, uint64_t* input_bytes,
+                      std::string_view purpose) {
+  const auto start = std::chrono::steady_clock::now();
   const bool has_corpus = args.Has("--corpus");
   if (has_corpus == !args.positional().empty()) Fail("give either input FILEs or --corpus NAME");
-
-  // 1. Count words as the input streams in: memory holds the counts and one block, not the text.
-  const auto start = std::chrono::steady_clock::now();
-  const bool binary = args.Has("--binary");
-  WordCounter counter(pre.get(), options.threads);
+  WordCounter counter(pre, threads);
   if (has_corpus) {
     counter.Add(LoadCorpusText(args.Get("--corpus")));  // checked against its sha256
   } else {
     double last_report = 0;
     for (const std::string& f : args.positional()) {
-      StreamCheck check(f == "-" ? "standard input" : f, binary);
+      StreamCheck check(f == "-" ? "standard input" : f, args.Has("--binary"));
       ReadFileInBlocks(f, kReadBlock, [&](std::string_view block) {
         check.Add(block);
         counter.Add(block);
@@ -270,9 +282,72 @@ int Train(const Args& args) {
       check.Finish();
     }
   }
-  const uint64_t input_bytes = counter.bytes_seen();
-  if (input_bytes == 0) Fail("the input is empty: nothing to train on");
-  const WordCounts counts = counter.Finish();
+  *input_bytes = counter.bytes_seen();
+  if (*input_bytes == 0) Fail("the input is empty: nothing to {}", purpose);
+  return counter.Finish();
+}
+
+// The count tables of train --counts, summed; their pre-tokenizer (they must agree).
+WordCounts SumCountTables(const std::vector<std::string>& files, std::string* pretokenizer, uint64_t* table_bytes) {
+  if (files.empty()) Fail("--counts needs count table FILEs (written by bpebench count)");
+  std::vector<CountTable> tables;
+  for (const std::string& f : files) {
+    const std::string text = ReadFile(f, uint64_t{64} << 30, "a count table");
+    *table_bytes += text.size();
+    tables.push_back(ParseCounts(text, f));
+    if (tables.size() > 1 && tables.back().pretokenizer != tables.front().pretokenizer) {
+      Fail("{} was counted with the {} pre-tokenizer and {} with {}: tables to be summed must agree", f,
+           tables.back().pretokenizer, files.front(), tables.front().pretokenizer);
+    }
+  }
+  *pretokenizer = tables.front().pretokenizer;
+  FindPreTokenizer(*pretokenizer);  // a known one, or an error naming the known ones
+  std::vector<const WordCounts*> parts;
+  for (const CountTable& t : tables) parts.push_back(&t.counts);
+  return SumCounts(parts);
+}
+
+int Count(const Args& args) {
+  const OutputFile output(args.Required("--output"), args.positional(), true);
+  const PreTokenizerInfo& pre = FindPreTokenizer(args.Get("--pretokenizer", "gpt2"));
+  const int threads = static_cast<int>(args.Uint("--threads", DefaultThreads(), 1, kMaxThreads));
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t input_bytes = 0;
+  const WordCounts counts = CountInput(args, pre.get(), threads, &input_bytes, "count");
+  output.Write(SerializeCounts(counts, pre.name));
+  fmt::print(stderr, "counted {} distinct pieces in {} bytes in {:.3f} s, peak RSS {:.0f} MB; wrote {}\n", counts.size(),
+             input_bytes, Seconds(start), PeakRssBytes() / 1e6, output.is_stdout() ? "the table to standard output" : output.path());
+  return 0;
+}
+
+int Train(const Args& args) {
+  if (!args.Has("--vocab-size")) Fail("option --vocab-size is required (see --help)");
+  const auto vocab =
+      static_cast<uint32_t>(args.Uint("--vocab-size", 0, kByteAlphabet, kMaxVocab, "the 256-byte alphabet"));
+  // Checked before any work: a path that cannot be written fails now, not after the training.
+  const OutputFile output(args.Required("--output"), args.positional(), true);
+  const TrainerInfo& trainer = FindTrainer(args.Get("--algorithm", "linked"));
+  TrainOptions options;
+  options.vocab_size = vocab;
+  options.min_frequency = args.Uint("--min-frequency", 1, 1, UINT64_MAX);
+  options.threads = static_cast<int>(args.Uint("--threads", DefaultThreads(), 1, kMaxThreads));
+
+  // 1. The counts: from the text as it streams in, or summed from count tables.
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t input_bytes = 0;
+  std::string pretokenizer = args.Get("--pretokenizer", "gpt2");
+  WordCounts counts;
+  if (args.Has("--counts")) {
+    if (args.Has("--corpus") || args.Has("--binary")) Fail("--counts reads count tables: --corpus and --binary do not apply");
+    std::string counted;
+    counts = SumCountTables(args.positional(), &counted, &input_bytes);
+    if (args.Has("--pretokenizer") && counted != pretokenizer) {
+      Fail("--pretokenizer {} contradicts the tables, which were counted with {}", pretokenizer, counted);
+    }
+    pretokenizer = counted;
+  } else {
+    counts = CountInput(args, FindPreTokenizer(pretokenizer).get(), options.threads, &input_bytes, "train on");
+  }
 
   double last_report = 0;
   options.progress = [&](const TrainProgress& p) {
@@ -283,12 +358,12 @@ int Train(const Args& args) {
                p.merges_target, p.last_count, t);
   };
   TrainResult result = trainer.make()->Train(counts, options);
-  output.Write(SerializeModel({std::string(pre.name), result.merges}));
-  fmt::print(stderr, "trained {} merges (vocabulary {}) with {} in {:.3f} s from {} bytes, {} distinct pieces, "
+  output.Write(SerializeModel({pretokenizer, result.merges}));
+  fmt::print(stderr, "trained {} merges (vocabulary {}) with {} in {:.3f} s from {} bytes{}, {} distinct pieces, "
              "peak RSS {:.0f} MB; stopped: {}; wrote {}\n",
              result.merges.size(), kByteAlphabet + result.merges.size(), trainer.name, Seconds(start),
-             input_bytes, counts.size(), PeakRssBytes() / 1e6, StopReasonText(result.stop),
-             output.is_stdout() ? "the model to standard output" : output.path());
+             input_bytes, args.Has("--counts") ? " of count tables" : "", counts.size(), PeakRssBytes() / 1e6,
+             StopReasonText(result.stop), output.is_stdout() ? "the model to standard output" : output.path());
   if (result.stop != StopReason::kVocabSize) {
     fmt::print(stderr, "note: the vocabulary size {} was not reached\n", vocab);
   }
@@ -533,7 +608,8 @@ int Run(int argc, char** argv) {
        }},
       {"train", kTrainHelp,
        {"--vocab-size", "--output", "--algorithm", "--pretokenizer", "--min-frequency", "--threads", "--corpus"},
-       {"--binary"}, Train},
+       {"--binary", "--counts"}, Train},
+      {"count", kCountHelp, {"--output", "--pretokenizer", "--threads", "--corpus"}, {"--binary"}, Count},
       {"encode", kEncodeHelp, {"--model", "--algorithm", "--threads", "--pretokenizer", "--format", "--output", "--separator"}, {"--binary"}, Encode},
       {"decode", kDecodeHelp, {"--model", "--pretokenizer"}, {}, Decode},
       {"export", kExportHelp, {"--model", "--format", "--output"}, {}, Export},
@@ -552,7 +628,7 @@ int Run(int argc, char** argv) {
     }
     return c.run(parsed);
   }
-  Fail("unknown command '{}' (commands: list, train, encode, decode, export, corpus; see --help)", command);
+  Fail("unknown command '{}' (commands: list, train, count, encode, decode, export, corpus; see --help)", command);
 }
 
 }  // namespace

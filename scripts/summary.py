@@ -204,6 +204,10 @@ def main():
                 text.setdefault(m["vocab"], {})[m["algorithm"]] = m["seconds"]
             elif m["kind"] == "encode" and m["threads"] == 1 and m["vocab"] not in TIKTOKEN_VOCABS:
                 encode.setdefault(m["vocab"], {})[m["algorithm"]] = m["bytes_per_second"] / 1e6
+        # Peers that ran on a prefix of the text (their manifests' limit): their times are not for
+        # the whole text; the ratio tables compare per byte.
+        prefixed = sorted({m["algorithm"] for m in med.values()
+                           if m.get("corpus") == corpus and "on the first" in m.get("label", "")})
         if train:
             table("Training on {} from word counts (seconds, median):".format(corpus), train,
                   ordered({a for v in train.values() for a in v}), lambda s: "{:.3f} s".format(s), True)
@@ -213,6 +217,9 @@ def main():
         if encode:
             table("Encoding {} held-out text with models trained here, 1 thread (MB/s, median):".format(corpus), encode,
                   ordered({a for v in encode.values() for a in v}), lambda v: "{:.2f}".format(v), False)
+        if prefixed:
+            print("  ({} ran on a prefix of {}'s text, as its label says: compare per byte, below)\n".format(
+                ", ".join(prefixed), corpus))
         ratio_table(med, corpus, "train_text", "Training from text")
         ratio_table(med, corpus, "encode", "Encoding")
     skipped = [r for r in results.measurements(data) if r.get("error", "").startswith("skipped")]

@@ -7,7 +7,10 @@
 #include <random>
 #include <pcre2.h>
 
+#include "algorithms/core/vocabulary.h"
 #include "algorithms/pretokenizers/unicode.h"
+#include "algorithms/registry.h"
+#include "algorithms/runtime/text.h"
 #include "tests/test_util.h"
 
 namespace bpe {
@@ -454,7 +457,7 @@ TEST(WordCounting, StreamedInBlocksEqualsWholeText) {
   for (const auto& pre : PreTokenizers()) {
     for (const std::string& text : texts) {
       const WordCounts whole = CountWords(text, pre.get(), 1);
-      for (size_t block : {7, 4096, 65'536, 1'000'000}) {
+      for (size_t block : {61, 4096, 65'536, 1'000'000}) {
         for (int threads : {1, 3}) {
           WordCounter counter(pre.get(), threads);
           for (size_t i = 0; i < text.size(); i += block) counter.Add(std::string_view(text).substr(i, block));
@@ -462,6 +465,29 @@ TEST(WordCounting, StreamedInBlocksEqualsWholeText) {
           ASSERT_EQ(counter.Finish(), whole) << pre.name << ", blocks of " << block << ", " << threads << " threads";
         }
       }
+    }
+  }
+}
+
+// encode's streaming: blocks cut at their last safe boundary give the ids of the whole text, for
+// blocks smaller than a piece too (the run of 'x' has no boundary for 70 KB).
+TEST(StreamEncoding, StreamedInBlocksEqualsWholeText) {
+  BPEBENCH_REQUIRE_CORPORA("udhr59", "lua");
+  const std::string text = test::CorpusSlice("udhr59", 60'000) + test::CorpusSlice("lua", 30'000) +
+                           std::string(70'000, 'x') + " tail\n" + std::string(5000, ' ') + "end";
+  for (const char* name : {"gpt2", "o200k", "none"}) {
+    const PreTokenizer& pre = FindPreTokenizer(name).get();
+    TrainOptions options;
+    options.vocab_size = 600;
+    const Vocabulary vocab(FindTrainer("linked").make()->Train(CountWords(text, pre), options).merges);
+    const std::vector<TokenId> whole = EncodeText(text, pre, FindEncoder("cached").make, vocab, 1);
+    for (size_t block : {61, 65'536}) {
+      std::vector<TokenId> got;
+      StreamEncoder stream(pre, FindEncoder("cached").make, vocab, 2,
+                           [&](const std::vector<TokenId>& ids) { got.insert(got.end(), ids.begin(), ids.end()); });
+      for (size_t i = 0; i < text.size(); i += block) stream.Add(std::string_view(text).substr(i, block));
+      stream.Finish();
+      ASSERT_EQ(got, whole) << name << ", blocks of " << block;
     }
   }
 }

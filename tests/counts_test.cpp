@@ -1,0 +1,129 @@
+// Count tables (bpebench count, train --counts): exact round trips of any piece, sums that equal
+// counting the joined text, byte-identical models, and clear errors for damaged tables.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "algorithms/core/error.h"
+#include "algorithms/formats/counts.h"
+#include "algorithms/registry.h"
+#include "algorithms/runtime/file_io.h"
+#include "algorithms/runtime/text.h"
+#include "tests/test_util.h"
+
+namespace bpe {
+namespace {
+
+using test::Cli;
+using test::WriteTemp;
+
+TEST(Counts, AnyPieceRoundTripsAndLinesAreSortedByBytes) {
+  const WordCounts counts = {{"zebra", 3},
+                             {"tab\there", 1},
+                             {"new\nline\r\n", 2},
+                             {"back\\slash \\x41", 4},
+                             {"\xff\xfe not utf-8 \xc3", 5},
+                             {"caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac", 6},
+                             {std::string("nul\0byte\x7f\x01", 10), 7},
+                             {" ", UINT64_MAX}};
+  const std::string table = SerializeCounts(counts, "cl100k");
+  EXPECT_TRUE(table.starts_with("# bpebench counts 1 pretokenizer=cl100k pieces=8\n")) << table;
+  EXPECT_NE(table.find("caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac\t6\n"), std::string::npos) << "valid UTF-8 stays readable";
+  EXPECT_NE(table.find("\\xFF\\xFE not utf-8 \\xC3\t5\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("tab\\there\t1\n"), std::string::npos);
+  EXPECT_NE(table.find("back\\\\slash \\\\x41\t4\n"), std::string::npos);
+  EXPECT_NE(table.find("nul\\x00byte\\x7F\\x01\t7\n"), std::string::npos);
+  const CountTable parsed = ParseCounts(table, "t.tsv");
+  EXPECT_EQ(parsed.pretokenizer, "cl100k");
+  WordCounts sorted = counts;
+  std::sort(sorted.begin(), sorted.end(), [](const WordCount& a, const WordCount& b) { return a.word < b.word; });
+  EXPECT_EQ(parsed.counts, sorted);
+}
+
+TEST(Counts, SummedTablesEqualTheCountsOfTheJoinedText) {
+  const std::string text = test::CorpusSlice("gutenberg5", 300'000);
+  const PreTokenizer& pre = FindPreTokenizer("gpt2").get();
+  const size_t cut = pre.SafeBoundary(text, text.size() / 3);
+  const WordCounts a = CountWords(std::string_view(text).substr(0, cut), pre);
+  const WordCounts b = CountWords(std::string_view(text).substr(cut), pre);
+  const CountTable ta = ParseCounts(SerializeCounts(a, "gpt2"), "a"), tb = ParseCounts(SerializeCounts(b, "gpt2"), "b");
+  EXPECT_EQ(SumCounts({&ta.counts, &tb.counts}), CountWords(text, pre));
+  // Summing a table with itself doubles it.
+  const WordCounts twice = SumCounts({&ta.counts, &ta.counts});
+  ASSERT_EQ(twice.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(twice[i].count, 2 * ta.counts[i].count);
+  const WordCounts big = {{"x", UINT64_MAX - 1}}, one = {{"x", 2}};
+  try {
+    SumCounts({&big, &one});
+    FAIL() << "no overflow error";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("passes 2^64"), std::string::npos) << e.message();
+  }
+}
+
+TEST(Counts, DamagedTablesAreErrorsThatNameTheLine) {
+  const std::string good = SerializeCounts({{"a", 1}, {"b", 2}}, "gpt2");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"hello\t1\n", "not a bpebench count table"},
+      {"# bpebench counts 1 pieces=1\na\t1\n", "line 1: the header names no pretokenizer="},
+      {good.substr(0, good.size() - 1), "line 3: the last line has no newline"},
+      {good.substr(0, good.find("b\t")), "the header says 2 pieces and the table has 1"},
+      {"# bpebench counts 1 pretokenizer=gpt2\na 1\n", "line 2: no tab"},
+      {"# bpebench counts 1 pretokenizer=gpt2\na\\q\t1\n", "line 2: unknown escape \\q"},
+      {"# bpebench counts 1 pretokenizer=gpt2\na\\x4\t1\n", "line 2: \\x must be followed by two hex digits"},
+      {"# bpebench counts 1 pretokenizer=gpt2\na\\\t1\n", "line 2: a piece ends with a lone backslash"},
+      {"# bpebench counts 1 pretokenizer=gpt2\n\t1\n", "line 2: an empty piece"},
+      {"# bpebench counts 1 pretokenizer=gpt2\na\t0\n", "count '0' is not a whole number"},
+      {"# bpebench counts 1 pretokenizer=gpt2\na\t18446744073709551616\n", "is not a whole number"},
+      {"# bpebench counts 1 pretokenizer=gpt2\na\t-3\n", "is not a whole number"},
+      {"# bpebench counts 1 pretokenizer=gpt2\na\t12abc\n", "is not a whole number"},
+  };
+  for (const auto& [table, needle] : cases) {
+    try {
+      ParseCounts(table, "t.tsv");
+      ADD_FAILURE() << "accepted: " << table;
+    } catch (const Error& e) {
+      EXPECT_NE(e.message().find(needle), std::string::npos) << e.message() << "\nwanted: " << needle;
+      EXPECT_TRUE(e.message().starts_with("t.tsv: ")) << e.message();
+    }
+  }
+}
+
+TEST(Counts, TrainingOnShardTablesWritesTheModelOfTheText) {
+  const std::string text = test::CorpusSlice("gutenberg5", 400'000);
+  const PreTokenizer& pre = FindPreTokenizer("gpt2").get();
+  const size_t c1 = pre.SafeBoundary(text, text.size() / 3), c2 = pre.SafeBoundary(text, 2 * text.size() / 3);
+  const std::string dir = test::TempDir();
+  std::vector<std::string> shards, tables;
+  for (auto [from, to] : {std::pair<size_t, size_t>{0, c1}, {c1, c2}, {c2, text.size()}}) {
+    shards.push_back(WriteTemp("shard" + std::to_string(shards.size()) + ".txt", text.substr(from, to - from)));
+    tables.push_back(dir + "/shard" + std::to_string(tables.size()) + ".tsv");
+    const test::CliResult r = Cli("count --threads 2 --output " + tables.back() + " " + shards.back());
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("distinct pieces"), std::string::npos) << r.err;
+  }
+  const test::CliResult whole = Cli("train --vocab-size 2000 --output " + dir + "/whole.model " + shards[0] + " " + shards[1] + " " + shards[2]);
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  const test::CliResult summed = Cli("train --counts --vocab-size 2000 --output " + dir + "/summed.model " + tables[0] + " " + tables[1] + " " + tables[2]);
+  ASSERT_EQ(summed.status, 0) << summed.err;
+  EXPECT_NE(summed.err.find("of count tables"), std::string::npos) << summed.err;
+  EXPECT_EQ(ReadFile(dir + "/summed.model"), ReadFile(dir + "/whole.model"));
+  // The pre-tokenizer comes from the tables.
+  const std::string cl = dir + "/cl.tsv";
+  ASSERT_EQ(Cli("count --pretokenizer cl100k --output " + cl + " " + shards[0]).status, 0);
+  ASSERT_EQ(Cli("train --counts --vocab-size 500 --output " + dir + "/cl.model " + cl).status, 0);
+  EXPECT_NE(ReadFile(dir + "/cl.model").find("pretokenizer cl100k"), std::string::npos);
+  test::ExpectCliError(Cli("train --counts --vocab-size 500 --output " + dir + "/x.model " + cl + " " + tables[0]),
+                       "was counted with the gpt2 pre-tokenizer and");
+  test::ExpectCliError(Cli("train --counts --pretokenizer gpt2 --vocab-size 500 --output " + dir + "/x.model " + cl),
+                       "--pretokenizer gpt2 contradicts the tables, which were counted with cl100k");
+  test::ExpectCliError(Cli("train --counts --vocab-size 500 --output " + dir + "/x.model " + shards[0]),
+                       "not a bpebench count table");
+  test::ExpectCliError(Cli("train --counts --vocab-size 500 --output " + dir + "/x.model"), "--counts needs count table FILEs");
+  test::ExpectCliError(Cli("count --output " + dir + "/e.tsv " + WriteTemp("empty.txt", "")), "the input is empty: nothing to count");
+  test::ExpectCliError(Cli("count --output " + shards[0] + " " + shards[0]), "is the input file");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x.model"));
+}
+
+}  // namespace
+}  // namespace bpe
