@@ -400,8 +400,12 @@ void PluginRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared
   }
   const std::string& format = p.m.model_formats.front();
   const std::string_view text = Prefix(c->held_out, p.m.encode_max_input, pre);
+  std::vector<uint32_t> left_out;
   for (const auto& [vocab, merges] : models) {
-    if (p.m.encode_max_vocab != 0 && vocab > p.m.encode_max_vocab) continue;
+    if (p.m.encode_max_vocab != 0 && vocab > p.m.encode_max_vocab) {
+      left_out.push_back(vocab);
+      continue;
+    }
     std::string model_file;
     try {
       std::string bytes;
@@ -424,6 +428,11 @@ void PluginRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared
                      fmt::format(R"("model": {}, "model_format": {})", JsonString(model_file), JsonString(format)), text,
                      pre, std::vector<uint32_t>(ids.begin(), ids.end()), fmt::format("our model at vocab {} as {}", vocab, format),
                      &agreed);
+  }
+  if (!left_out.empty()) {
+    plan.notes.push_back(fmt::format("{} encoding with our models left out on {} at vocab {}: its manifest stops at "
+                                     "vocab {} (encode.max_vocab)", p.m.name, c->name, fmt::join(left_out, ","),
+                                     p.m.encode_max_vocab));
   }
 }
 

@@ -223,6 +223,11 @@ def main():
         ratio_table(med, corpus, "train_text", "Training from text")
         ratio_table(med, corpus, "encode", "Encoding")
     skipped = [r for r in results.measurements(data) if r.get("error", "").startswith("skipped")]
+    notes = data["context"].get("bpebench_notes", "none")
+    if notes != "none":
+        print("notes:")
+        for note in notes.split("; "):
+            print("  " + note)
     print("checks: {}".format(data["context"].get("bpebench_checks", "unknown")))
     print("skipped over the time budget: {} (each with its reason in results.csv and the JSON)".format(
         len(skipped)))

@@ -184,7 +184,10 @@ TEST(Cli, TiktokenVocabulariesGiveTiktokensIds) {
   const std::pair<const char*, const char*> expected[] = {
       {"gpt2", "15496 995\n"}, {"r50k_base", "15496 995\n"}, {"cl100k_base", "9906 1917\n"}, {"o200k_base", "13225 2375\n"}};
   for (const auto& [name, ids] : expected) {
+    // Every encoder with cl100k_base; the default one with the others (each call loads the
+    // vocabulary, seconds under the sanitizers; every encoder meets every vocabulary in peers_test).
     for (const auto& e : Encoders()) {
+      if (std::string_view(name) != "cl100k_base" && e.name != "cached") continue;
       const Result r = Cli(std::string("encode --model ") + name + " --algorithm " + std::string(e.name) + " " + text);
       ASSERT_EQ(r.status, 0) << r.err;
       EXPECT_EQ(r.out, ids) << name << " " << e.name;

@@ -450,15 +450,16 @@ TEST(WordCounting, StreamedInBlocksEqualsWholeText) {
   BPEBENCH_REQUIRE_CORPORA("udhr59", "lua");
   std::mt19937_64 rng(7);
   const std::vector<std::string> texts = {
-      test::CorpusSlice("udhr59", 120'000) + test::CorpusSlice("lua", 60'000),
+      test::CorpusSlice("udhr59", 60'000) + test::CorpusSlice("lua", 30'000),
       std::string(70'000, 'x') + " tail\n" + std::string(5000, ' ') + "end",  // no boundary for 70 KB
-      test::RandomBytes(rng, 50'000),
+      test::RandomBytes(rng, 30'000),
   };
   for (const auto& pre : PreTokenizers()) {
     for (const std::string& text : texts) {
       const WordCounts whole = CountWords(text, pre.get(), 1);
-      for (size_t block : {61, 4096, 65'536, 1'000'000}) {
-        for (int threads : {1, 3}) {
+      for (size_t block : {61, 4096, 65'536}) {
+        // Threads count each cut block in parallel: tried on the blocks large enough to be split.
+        for (int threads : block < 65'536 ? std::vector<int>{1} : std::vector<int>{1, 3}) {
           WordCounter counter(pre.get(), threads);
           for (size_t i = 0; i < text.size(); i += block) counter.Add(std::string_view(text).substr(i, block));
           EXPECT_EQ(counter.bytes_seen(), text.size());
