@@ -257,8 +257,8 @@ class TiktokenExact(unittest.TestCase):
     """bpebench encode --model <tiktoken vocabulary> gives tiktoken's own ids (encode_ordinary, npm
     tiktoken run by Node) on every shared corpus, whole, with every encoder but naive; naive (the
     definition, O(merges x length)) on the first 5 KB of each corpus. BPEBENCH_TIKTOKEN_EXACT_MAX_BYTES
-    caps each corpus (whole code points) to keep CI short: .ci/run checks the first 1.2 MB of each
-    (tinyshakespeare and udhr59 whole), scripts/test by hand checks them whole. Each encoder encodes
+    caps each corpus (whole code points) to keep CI short: .ci/run checks the first 600 KB
+    of each, scripts/test by hand checks them whole. Each encoder encodes
     all the files of a vocabulary in one `bpebench encode` call (one line of ids per file), so the
     vocabulary is loaded once per encoder, not once per file. tiktoken here is the npm tiktoken peer
     (harness/peers/tiktoken): tiktoken's Rust core, compiled to WebAssembly."""
