@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <bit>
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "algorithms/formats/hf_json.h"
 #include "algorithms/runtime/memory.h"
 #include "algorithms/formats/tiktoken.h"
+#include "algorithms/formats/prepared.h"
 #include "algorithms/formats/model_file.h"
 #include "algorithms/registry.h"
 #include "algorithms/runtime/text.h"
@@ -137,8 +139,15 @@ NumPy array of uint32. The model is loaded once for all the files. A FILE that c
 is not valid UTF-8, stops the run with an error that names it: on standard output after the
 output of the files before it; an --output file is then not written at all.
 
-Input is read in 16 MiB blocks and encoded as it arrives (cut at safe boundaries, so the ids are
-those of the whole text): with --output FILE memory stays bounded on any input size.
+Input is read in 1 MiB blocks and encoded as it arrives (cut at safe boundaries, so the ids are
+those of the whole text): memory stays bounded on any input size. To standard output, a regular
+FILE is first checked whole (UTF-8, NUL), then its ids stream; standard input is held until read.
+
+A model of 8192 merges or more (every tiktoken vocabulary) is prepared once: its vocabulary and the
+encoder's tables are kept in a cache file that later runs map and use as they are (cl100k_base
+loads in milliseconds instead of about 0.3 s). The folder is $BPEBENCH_CACHE, else
+$XDG_CACHE_HOME/bpebench, else ~/.cache/bpebench; BPEBENCH_CACHE=off uses none. A changed model
+file gets a new cache file; a damaged one is rebuilt (docs/formats.md).
 
 options:
   --model MODEL        model file written by bpebench train, or a tiktoken vocabulary: gpt2,
@@ -162,7 +171,8 @@ constexpr const char* kDecodeHelp = R"(usage: bpebench decode --model MODEL [--p
 
 Reads token ids (decimal, separated by whitespace) from FILE or standard input and writes the bytes
 they stand for. An id that is not in the model is an error, and then nothing is written. MODEL is
-what encode --model accepts (tiktoken vocabularies included; their special tokens do not decode).
+what encode --model accepts (tiktoken vocabularies included; their special tokens do not decode),
+prepared through the same cache as encode's.
 )";
 
 constexpr const char* kCorpusHelp = R"(usage: bpebench corpus NAME
@@ -375,19 +385,50 @@ std::string OneInput(const Args& args) {
   return args.positional().empty() ? "-" : args.positional()[0];
 }
 
-// LoadAnyModel, with a note when a file in the way hides a tiktoken vocabulary of the same name.
-Model LoadModelArg(const Args& args) {
+// The model of --model with its vocabulary, through the prepared-model cache ($BPEBENCH_CACHE,
+// prepared.h), with a note when a file in the way hides a tiktoken vocabulary of the same name.
+PreparedModel LoadModelArg(const Args& args) {
   const std::string spec = args.Required("--model");
   std::error_code ec;
   if (IsTiktokenName(spec) && std::filesystem::exists(spec, ec)) {
     fmt::print(stderr, "bpebench: note: reading the file '{}' in this folder, not tiktoken's {} vocabulary "
                "(give a path, such as ./{}, to silence this)\n", Printable(spec), spec, Printable(spec));
   }
-  return LoadAnyModel(spec, args.Get("--pretokenizer"));
+  PreparedModel p = LoadPreparedModel(spec, args.Get("--pretokenizer"), PreparedCacheDir());
+  if (!p.note.empty()) fmt::print(stderr, "bpebench: note: {}\n", Printable(p.note));
+  return p;
 }
 
 // The ids of `encode`, written as they come in the chosen format: text lines, flat little-endian
 // u16/u32, or a NumPy .npy file (uint32) whose header is filled in when the length is known.
+static_assert(std::endian::native == std::endian::little, "u16, u32 and npy are written in native byte order");
+
+// The decimal digits of v at p; returns the end. Two digits per step from a table.
+char* WriteDecimal(char* p, uint32_t v) {
+  static constexpr char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
+  char tmp[10];
+  char* end = tmp + sizeof tmp;
+  char* q = end;
+  while (v >= 100) {
+    const uint32_t r = v % 100;
+    v /= 100;
+    q -= 2;
+    std::memcpy(q, kPairs + 2 * r, 2);
+  }
+  if (v >= 10) {
+    q -= 2;
+    std::memcpy(q, kPairs + 2 * v, 2);
+  } else {
+    *--q = static_cast<char>('0' + v);
+  }
+  const size_t n = static_cast<size_t>(end - q);
+  std::memcpy(p, q, n);
+  return p + n;
+}
+
 class IdWriter {
  public:
   enum class Format { kText, kU16, kU32, kNpy };
@@ -398,32 +439,53 @@ class IdWriter {
       if (!hold_npy_) stream_.Write(NpyHeader(0));
     }
   }
-  // Appends ids to the current document (one FILE), buffered; Flush() writes them out.
-  void Add(const std::vector<TokenId>& ids, const Model& model) {
-    for (TokenId id : ids) Put(model.ExternalId(id));
-  }
-  void Put(uint32_t id) {
+  // Appends ids to the current document (one FILE), buffered; Flush() writes them out. Converted in
+  // one pass per call into room made once (at most 11 characters per id as text).
+  void Add(const std::vector<TokenId>& ids, const PreparedModel& model) {
+    const size_t at = buffer_.size();
     switch (format_) {
-      case Format::kText:
-        if (!line_start_) buffer_ += ' ';
-        fmt::format_to(std::back_inserter(buffer_), "{}", id);
-        line_start_ = false;
+      case Format::kText: {
+        buffer_.resize(at + 11 * ids.size());
+        char* p = buffer_.data() + at;
+        for (TokenId id : ids) {
+          if (!line_start_) *p++ = ' ';
+          line_start_ = false;
+          p = WriteDecimal(p, model.ExternalId(id));
+        }
+        buffer_.resize(static_cast<size_t>(p - buffer_.data()));
         break;
+      }
       case Format::kU16: {
-        const char b[2] = {static_cast<char>(id & 0xFF), static_cast<char>(id >> 8)};
-        buffer_.append(b, 2);
+        buffer_.resize(at + 2 * ids.size());
+        char* p = buffer_.data() + at;
+        for (TokenId id : ids) {
+          const uint16_t v = static_cast<uint16_t>(model.ExternalId(id));  // checked to fit before
+          std::memcpy(p, &v, 2);
+          p += 2;
+        }
         break;
       }
       case Format::kU32:
       case Format::kNpy: {
-        const char b[4] = {static_cast<char>(id & 0xFF), static_cast<char>((id >> 8) & 0xFF),
-                           static_cast<char>((id >> 16) & 0xFF), static_cast<char>(id >> 24)};
-        buffer_.append(b, 4);
+        buffer_.resize(at + 4 * ids.size());
+        char* p = buffer_.data() + at;
+        for (TokenId id : ids) {
+          const uint32_t v = model.ExternalId(id);
+          std::memcpy(p, &v, 4);
+          p += 4;
+        }
         break;
       }
     }
-    ++count_;
+    count_ += ids.size();
     if (buffer_.size() >= (1 << 20) && !hold_) Flush();
+  }
+  // One id on its own (a --separator).
+  void Put(uint32_t id) {
+    const char b[4] = {static_cast<char>(id & 0xFF), static_cast<char>((id >> 8) & 0xFF),
+                       static_cast<char>((id >> 16) & 0xFF), static_cast<char>(id >> 24)};
+    buffer_.append(b, format_ == Format::kU16 ? 2 : 4);
+    ++count_;
   }
   void EndDocument() {
     if (format_ == Format::kText) {
@@ -477,7 +539,8 @@ class IdWriter {
 };
 
 int Encode(const Args& args) {
-  const Model model = LoadModelArg(args);
+  const PreparedModel model = LoadModelArg(args);
+  const Vocabulary& vocab = *model.vocab;
   const EncoderInfo& encoder = FindEncoder(args.Get("--algorithm", "cached"));
   const int threads = static_cast<int>(args.Uint("--threads", 1, 1, kMaxThreads));
   std::vector<std::string> files = args.positional();
@@ -490,7 +553,6 @@ int Encode(const Args& args) {
                                                            {"npy", IdWriter::Format::kNpy}};
   if (!formats.count(format_name)) Fail("unknown --format '{}' (text, u16, u32, npy)", Printable(format_name));
   const IdWriter::Format format = formats.at(format_name);
-  const Vocabulary vocab(model.merges);
   uint32_t max_id = vocab.size() - 1;
   for (uint32_t id : model.external_ids) max_id = std::max(max_id, id);
   std::optional<uint32_t> separator;
@@ -518,8 +580,21 @@ int Encode(const Args& args) {
   for (size_t i = 0; i < files.size(); ++i) {
     if (i > 0 && separator) writer.Put(*separator);
     const std::string& file = files[i];
+    // To standard output, a regular FILE is checked in a first pass (a page-cache read) and then
+    // written as it is encoded; other inputs (standard input, a FIFO) are held until read whole.
+    std::error_code ec;
+    if (output.is_stdout() && file != "-" && std::filesystem::is_regular_file(file, ec)) {
+      StreamCheck first(file, args.Has("--binary"));
+      ReadFileInBlocks(file, 1 << 20, [&](std::string_view block) { first.Add(block); });
+      first.Finish();
+      writer.Hold(false);
+    } else {
+      writer.Hold(output.is_stdout());
+    }
     StreamCheck check(file == "-" ? "standard input" : file, args.Has("--binary"));
-    ReadFileInBlocks(file, 16 << 20, [&](std::string_view block) {
+    // Blocks of 1 MiB: the stream reuses the same buffers for each (fresh memory costs more than
+    // the per-block work on a virtual machine: docs/performance.md).
+    ReadFileInBlocks(file, 1 << 20, [&](std::string_view block) {
       check.Add(block);
       stream.Add(block);
     });
@@ -533,7 +608,7 @@ int Encode(const Args& args) {
 }
 
 int Decode(const Args& args) {
-  const Model model = LoadModelArg(args);
+  const PreparedModel model = LoadModelArg(args);
   const std::vector<TokenId> internal = model.InternalIds();
   // Read until the first byte that cannot be part of the ids (the parse below names it), so that a
   // file that is not ids (/dev/zero, say) is refused at its first block.
@@ -572,7 +647,7 @@ int Decode(const Args& args) {
     i = j;
   }
   std::string out;
-  Vocabulary(model.merges).Decode(ids, out);  // throws before anything is written
+  model.vocab->Decode(ids, out);  // throws before anything is written
   WriteStdout(out, "the decoded bytes");
   return 0;
 }

@@ -1,5 +1,5 @@
 // bpebench encode --format text|u16|u32|npy --output FILE --separator ID: the same ids in every
-// format, streamed across 16 MiB blocks exactly as the whole text encodes, files written atomically,
+// format, streamed across 1 MiB blocks exactly as the whole text encodes, files written atomically,
 // and clear errors where a format cannot hold the ids.
 #include <gtest/gtest.h>
 

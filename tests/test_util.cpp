@@ -110,6 +110,8 @@ std::string TempDir() {
   static const std::string dir = [] {
     std::string tmpl = (std::filesystem::temp_directory_path() / "bpebench-test-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) std::abort();
+    // The CLI runs of the tests keep their prepared-model cache here, not in the user's own.
+    ::setenv("BPEBENCH_CACHE", (tmpl + "/prepared-cache").c_str(), 0);
     return tmpl;
   }();
   return dir;

@@ -1,17 +1,23 @@
 #include "algorithms/core/vocabulary.h"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #include "algorithms/core/error.h"
 
 namespace bpe {
 
-Vocabulary::Vocabulary(MergeList merges) : merges_(std::move(merges)) {
-  // 1. Validate the merges and measure every token.
-  lengths_.assign(kByteAlphabet, 1);
-  lengths_.reserve(kByteAlphabet + merges_.size());
-  ranks_.reserve(merges_.size());
+Vocabulary::Vocabulary(MergeList merges) : merges_own_(std::move(merges)) {
+  merges_ = merges_own_;
+  // 1. Validate the merges, measure every token, and fill the rank table (at most half full).
+  size_t slots = 2;
+  for (rank_shift_ = 63; slots < 2 * merges_.size() + 1; slots *= 2) --rank_shift_;
+  rank_slots_own_.assign(slots, RankSlot{});
+  auto& lengths = lengths_own_;
+  lengths.assign(kByteAlphabet, 1);
+  lengths.reserve(kByteAlphabet + merges_.size());
   for (size_t k = 0; k < merges_.size(); ++k) {
     const Pair p = merges_[k];
     const TokenId next = MergedId(k);
@@ -19,14 +25,20 @@ Vocabulary::Vocabulary(MergeList merges) : merges_(std::move(merges)) {
       Fail("merge {} ({} {}) refers to a token id that does not exist yet (ids below {} exist)", k,
            p.left, p.right, next);
     }
-    if (!ranks_.emplace(PairKey(p), static_cast<uint32_t>(k)).second) {
-      Fail("merge {} ({} {}) repeats merge {}", k, p.left, p.right, ranks_[PairKey(p)]);
+    size_t i = (PairKey(p) * 0x9E3779B97F4A7C15ull) >> rank_shift_;
+    for (; rank_slots_own_[i].rank != kNoRank; i = (i + 1) & (slots - 1)) {
+      if (rank_slots_own_[i].left == p.left && rank_slots_own_[i].right == p.right) {
+        Fail("merge {} ({} {}) repeats merge {}", k, p.left, p.right, rank_slots_own_[i].rank);
+      }
     }
-    lengths_.push_back(std::min(lengths_[p.left] + lengths_[p.right], kMaxTokenLength));
+    rank_slots_own_[i] = RankSlot{p.left, p.right, static_cast<uint32_t>(k)};
+    lengths.push_back(std::min(lengths[p.left] + lengths[p.right], kMaxTokenLength));
   }
+  rank_slots_ = rank_slots_own_;
+  lengths_ = lengths_own_;
   // 2. The longest length whose tokens, with all the shorter ones, fit the budget.
   const uint64_t budget = kHeldBytesBase + kHeldBytesPerMerge * merges_.size();
-  std::vector<uint64_t> sorted = lengths_;
+  std::vector<uint64_t> sorted = lengths;
   std::sort(sorted.begin(), sorted.end());
   uint64_t total = 0;
   held_max_ = 1;
@@ -40,22 +52,118 @@ Vocabulary::Vocabulary(MergeList merges) : merges_(std::move(merges)) {
     i = j;
   }
   all_held_ = held_max_ == sorted.back();
-  // 3. The held tokens' bytes: a held token's parts are shorter, so held too.
-  bytes_.reserve(total);
-  offsets_.assign(lengths_.size(), 0);
+  // 3. The held tokens' bytes: a held token's parts are shorter, so held too, and already in place
+  // (append(str, pos, n) copies from the string itself correctly, reallocation or not).
+  bytes_own_.reserve(total);
+  offsets_own_.assign(lengths.size(), 0);
   for (unsigned b = 0; b < kByteAlphabet; ++b) {
-    offsets_[b] = bytes_.size();
-    bytes_.push_back(static_cast<char>(b));
+    offsets_own_[b] = bytes_own_.size();
+    bytes_own_.push_back(static_cast<char>(b));
   }
   for (size_t k = 0; k < merges_.size(); ++k) {
     const TokenId id = MergedId(k);
-    if (!HasBytes(id)) continue;
-    offsets_[id] = bytes_.size();
-    // Copy through a temporary: appending may reallocate bytes_ under the views.
-    std::string merged(TokenBytes(merges_[k].left));
-    merged += TokenBytes(merges_[k].right);
-    bytes_ += merged;
+    if (lengths[id] > held_max_) continue;
+    offsets_own_[id] = bytes_own_.size();
+    const Pair p = merges_[k];
+    bytes_own_.append(bytes_own_, offsets_own_[p.left], lengths[p.left]);
+    bytes_own_.append(bytes_own_, offsets_own_[p.right], lengths[p.right]);
   }
+  bytes_ = bytes_own_;
+  offsets_ = offsets_own_;
+}
+
+namespace {
+
+template <typename T>
+void PutArray(std::string& out, std::span<const T> a) {
+  static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= 8);
+  const uint64_t count = a.size();
+  out.append(reinterpret_cast<const char*>(&count), sizeof count);
+  out.append(reinterpret_cast<const char*>(a.data()), a.size() * sizeof(T));
+  out.append((8 - out.size() % 8) % 8, '\0');
+}
+bool GetU64(std::string_view& in, uint64_t& v) {
+  if (in.size() < sizeof v) return false;
+  std::memcpy(&v, in.data(), sizeof v);
+  in.remove_prefix(sizeof v);
+  return true;
+}
+// The next array: a view of `in` itself when it is aligned there, else a copy in `own`.
+template <typename T, typename Own>
+bool GetArray(std::string_view& in, std::span<const T>& a, Own& own) {
+  uint64_t count = 0;
+  if (!GetU64(in, count) || count > in.size() / sizeof(T)) return false;
+  const size_t bytes = count * sizeof(T);
+  if (reinterpret_cast<uintptr_t>(in.data()) % alignof(T) == 0) {
+    a = std::span<const T>(reinterpret_cast<const T*>(in.data()), count);
+  } else {
+    own.resize(count);
+    std::memcpy(own.data(), in.data(), bytes);
+    a = std::span<const T>(reinterpret_cast<const T*>(own.data()), count);
+  }
+  in.remove_prefix(std::min(in.size(), bytes + (8 - bytes % 8) % 8));
+  return true;
+}
+
+}  // namespace
+
+std::string Vocabulary::Save() const {
+  std::string out;
+  const uint64_t head[3] = {held_max_, all_held_ ? 1u : 0u, static_cast<uint64_t>(rank_shift_)};
+  out.append(reinterpret_cast<const char*>(head), sizeof head);
+  PutArray(out, merges_);
+  PutArray(out, lengths_);
+  PutArray(out, offsets_);
+  PutArray(out, std::span<const char>(bytes_.data(), bytes_.size()));
+  PutArray(out, rank_slots_);
+  return out;
+}
+
+std::unique_ptr<Vocabulary> Vocabulary::Load(std::string_view in, std::shared_ptr<const void> keep) {
+  std::unique_ptr<Vocabulary> v(new Vocabulary());
+  uint64_t held_max = 0, all_held = 0, shift = 0;
+  std::span<const char> bytes;
+  if (!GetU64(in, held_max) || !GetU64(in, all_held) || !GetU64(in, shift) ||
+      !GetArray(in, v->merges_, v->merges_own_) || !GetArray(in, v->lengths_, v->lengths_own_) ||
+      !GetArray(in, v->offsets_, v->offsets_own_) || !GetArray(in, bytes, v->bytes_own_) ||
+      !GetArray(in, v->rank_slots_, v->rank_slots_own_) || !in.empty()) {
+    return nullptr;
+  }
+  v->mapping_ = std::move(keep);
+  v->bytes_ = std::string_view(bytes.data(), bytes.size());
+  v->held_max_ = held_max;
+  v->all_held_ = all_held != 0;
+  // What the constructor would have checked or computed, and every index kept in bounds.
+  const auto merges = v->merges_;
+  const auto lengths = v->lengths_;
+  if (lengths.size() != kByteAlphabet + merges.size() || v->offsets_.size() != lengths.size()) return nullptr;
+  uint64_t longest = 1;
+  for (size_t id = 0; id < lengths.size(); ++id) {
+    uint64_t expected = 1;
+    if (id >= kByteAlphabet) {
+      const Pair p = merges[id - kByteAlphabet];
+      if (p.left >= id || p.right >= id) return nullptr;
+      expected = std::min(lengths[p.left] + lengths[p.right], kMaxTokenLength);
+    }
+    if (lengths[id] != expected) return nullptr;
+    longest = std::max(longest, expected);
+    if (expected <= held_max && (v->offsets_[id] > bytes.size() || bytes.size() - v->offsets_[id] < expected)) {
+      return nullptr;
+    }
+  }
+  if (held_max < 1 || v->all_held_ != (held_max >= longest)) return nullptr;
+  const auto slots = v->rank_slots_;
+  if (shift < 1 || shift > 63 || slots.size() != (size_t{1} << (64 - shift))) return nullptr;
+  v->rank_shift_ = static_cast<int>(shift);
+  // Every slot empty or a merge with its rank, one per merge, and one empty at least (a probe ends).
+  size_t used = 0;
+  for (const RankSlot& slot : slots) {
+    if (slot.rank == kNoRank) continue;
+    if (slot.rank >= merges.size() || merges[slot.rank] != Pair{slot.left, slot.right}) return nullptr;
+    ++used;
+  }
+  if (used != merges.size() || used == slots.size()) return nullptr;
+  return v;
 }
 
 void Vocabulary::ThrowNotHeld(TokenId id) {
@@ -73,7 +181,7 @@ void Vocabulary::AppendTokenBytes(TokenId id, std::string& out) const {
       out += TokenBytes(t);
       continue;
     }
-    const Pair& p = merges_[t - kByteAlphabet];
+    const Pair p = merges_[t - kByteAlphabet];
     stack.push_back(p.right);
     stack.push_back(p.left);
   }

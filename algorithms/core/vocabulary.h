@@ -1,6 +1,8 @@
 // The prepared, immutable vocabulary every encoder borrows (the GitHub `bpe` crate's layout): token
 // byte strings concatenated in one buffer with a start offset per token, and a pair -> rank hash
-// map. Built once from a merge list, then shared read-only, also across threads.
+// table. Built once from a merge list, then shared read-only, also across threads. Its arrays are
+// plain records, so that a prepared-model cache file (formats/prepared.h) can hold them and a
+// Vocabulary can use them in place from the mapped file (Save, Load) instead of building them.
 //
 // Bounded by the merge list, not by its tokens' lengths: a merge list of a few hundred lines can
 // double a token's length at every merge (training on one long run of a letter does), so the bytes
@@ -11,7 +13,6 @@
 // pieces longer than held_max_length() by merging (see backtrack.cpp).
 #pragma once
 
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -40,7 +41,7 @@ class Vocabulary {
   static constexpr uint64_t kMaxTokenLength = uint64_t{1} << 62;
 
   size_t size() const { return lengths_.size(); }
-  const MergeList& merges() const { return merges_; }
+  std::span<const Pair> merges() const { return merges_; }
 
   uint64_t TokenLength(TokenId id) const { return lengths_[id]; }
   // The bytes of a token are held when it is at most held_max_length() bytes long; all_held() when
@@ -57,14 +58,26 @@ class Vocabulary {
   void AppendTokenBytes(TokenId id, std::string& out) const;
   // Rank of the merge for this pair, or kNoRank when the pair is not a merge.
   uint32_t Rank(Pair p) const {
-    auto it = ranks_.find(PairKey(p));
-    return it == ranks_.end() ? kNoRank : it->second;
+    const uint64_t key = PairKey(p);
+    const size_t mask = rank_slots_.size() - 1;
+    for (size_t i = (key * 0x9E3779B97F4A7C15ull) >> rank_shift_;; i = (i + 1) & mask) {
+      const RankSlot& slot = rank_slots_[i];
+      if (slot.left == p.left && slot.right == p.right) return slot.rank;
+      if (slot.rank == kNoRank) return kNoRank;
+    }
   }
   uint32_t Rank(TokenId left, TokenId right) const { return Rank(Pair{left, right}); }
 
   // Appends the bytes of ids to out; throws bpe::Error on an id that is not in the vocabulary, and
   // when the bytes would be more than max_bytes (the tokens of a hostile model can be terabytes).
   void Decode(std::span<const TokenId> ids, std::string& out, uint64_t max_bytes = uint64_t{1} << 36) const;
+
+  // The vocabulary as bytes, for a cache file: its arrays, each padded to 8 bytes.
+  std::string Save() const;
+  // A vocabulary from Save's bytes, using them in place where aligned (a mapped file, which `keep`
+  // keeps alive). Checked as the constructor checks a merge list, and every offset and table slot
+  // for staying inside its array: bytes that do not hold together give nullptr.
+  static std::unique_ptr<Vocabulary> Load(std::string_view bytes, std::shared_ptr<const void> keep);
 
   // Tables an encoder derives from the vocabulary (the backtracking encoder's trie, say), built as
   // T(vocab) on the first call, under a lock, then shared read-only by every encoder instance and
@@ -76,21 +89,46 @@ class Vocabulary {
     if (!slot) slot = std::make_shared<const T>(*this);
     return *static_cast<const T*>(slot.get());
   }
+  // Installs tables made elsewhere (read back from a cache) as Derived<T>()'s; false, and nothing
+  // changed, when Derived<T>() has them already.
+  template <typename T>
+  bool InstallDerived(std::shared_ptr<const T> tables) const {
+    std::lock_guard<std::mutex> lock(derived_->mutex);
+    std::shared_ptr<const void>& slot = derived_->tables[std::type_index(typeid(T))];
+    if (slot) return false;
+    slot = std::move(tables);
+    return true;
+  }
 
  private:
+  Vocabulary() = default;
   struct DerivedTables {
     std::mutex mutex;
     std::map<std::type_index, std::shared_ptr<const void>> tables;
   };
+  // One slot of the pair -> rank table (open addressing, linear probing, at most half full); an
+  // empty slot has rank kNoRank.
+  struct RankSlot {
+    TokenId left = 0, right = 0;
+    uint32_t rank = kNoRank;
+  };
   [[noreturn]] static void ThrowNotHeld(TokenId id);
 
-  MergeList merges_;
-  std::vector<uint64_t> lengths_;  // token id -> bytes (saturating at kMaxTokenLength)
+  // Views of the arrays below, or of a mapped cache file (Load).
+  std::span<const Pair> merges_;
+  std::span<const uint64_t> lengths_;  // token id -> bytes (saturating at kMaxTokenLength)
+  std::string_view bytes_;             // the held tokens' bytes, back to back
+  std::span<const uint64_t> offsets_;  // token id -> start in bytes_ (held tokens only)
+  std::span<const RankSlot> rank_slots_;
+  int rank_shift_ = 63;  // 64 - log2(rank_slots_.size())
   uint64_t held_max_ = 0;
   bool all_held_ = true;
-  std::string bytes_;              // the held tokens' bytes, back to back
-  std::vector<uint64_t> offsets_;  // token id -> start in bytes_ (held tokens only)
-  boost::unordered_flat_map<uint64_t, uint32_t> ranks_;  // PairKey -> merge rank
+
+  MergeList merges_own_;
+  std::vector<uint64_t> lengths_own_, offsets_own_;
+  std::string bytes_own_;
+  std::vector<RankSlot> rank_slots_own_;
+  std::shared_ptr<const void> mapping_;
   std::unique_ptr<DerivedTables> derived_ = std::make_unique<DerivedTables>();
 };
 

@@ -27,7 +27,10 @@
 #include "algorithms/encoders/backtrack.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
+#include <span>
+#include <type_traits>
 
 #include "algorithms/core/encoder.h"
 #include "algorithms/core/error.h"
@@ -61,11 +64,13 @@ struct Slot {
 }  // namespace
 
 struct BacktrackTables {
-  std::vector<TokenInfo> info;
+  std::span<const TokenInfo> info;  // info_own, or the prepared cache's mapped file (LoadBacktrackTables)
+  std::vector<TokenInfo> info_own;
   // Trie of the usable tokens' bytes, as a double array, padded so that base + byte never runs off
   // the end (no bounds check in the walk). Built breadth first, so the top levels, which every
   // walk touches, share a few cache lines.
-  std::vector<Slot> trie;
+  std::span<const Slot> trie;  // trie_own, or the prepared cache's mapped file (LoadBacktrackTables)
+  std::vector<Slot> trie_own;
   // The usable tokens of 2..16 bytes by their packed bytes (open addressing, at most half full):
   // when the rest of a piece is one token, as it mostly is, one probe finds it instead of a trie
   // walk of one memory access per byte. Two tables, picked by the piece's length: tokens of up to
@@ -80,8 +85,11 @@ struct BacktrackTables {
     uint32_t length = 0;  // 0: empty
     TokenId token = kNone;
   };
-  std::vector<Whole8> whole8;
-  std::vector<Whole16> whole16;
+  std::span<const Whole8> whole8;  // whole8_own or the mapped file, as trie
+  std::span<const Whole16> whole16;
+  std::vector<Whole8> whole8_own;
+  std::vector<Whole16> whole16_own;
+  std::shared_ptr<const void> mapping;  // keeps the mapped file, when the spans point into it
   int whole8_shift = 64, whole16_shift = 64;
 
   template <typename Slot, typename Fill>
@@ -102,7 +110,8 @@ struct BacktrackTables {
   // pairs that are not merges pass): the pair test asks about many pairs, nearly none of them
   // merges, and a clear bit answers "not a merge" from this small array (32 KB at vocab 10000)
   // instead of a lookup in the much larger rank map.
-  std::vector<uint64_t> pair_filter;
+  std::span<const uint64_t> pair_filter;  // pair_filter_own or the mapped file
+  std::vector<uint64_t> pair_filter_own;
   int pair_filter_shift = 64;
   uint64_t PairFilterBit(TokenId a, TokenId b) const {
     return (((uint64_t{a} << 32) | b) * 0x9E3779B97F4A7C15ull) >> pair_filter_shift;
@@ -129,23 +138,33 @@ struct BacktrackTables {
     }
   }
 
-  explicit BacktrackTables(const Vocabulary& v) {
+  BacktrackTables() = default;  // LoadBacktrackTables fills it in
+
+  // What follows from the merge list alone: the pair filter and each token's parts and length.
+  void BuildFromMerges(const Vocabulary& v) {
     const size_t n = v.size();
-    info.resize(n);
+    info_own.resize(n);
     size_t bits = 64;
     for (pair_filter_shift = 58; bits < 16 * v.merges().size(); bits *= 2) --pair_filter_shift;
-    pair_filter.assign(bits / 64, 0);
+    pair_filter_own.assign(bits / 64, 0);
     for (const Pair& m : v.merges()) {
       const uint64_t bit = PairFilterBit(m.left, m.right);
-      pair_filter[bit / 64] |= uint64_t{1} << (bit % 64);
+      pair_filter_own[bit / 64] |= uint64_t{1} << (bit % 64);
     }
-    for (TokenId t = 0; t < n; ++t) {
-      const bool byte = t < kByteAlphabet;
-      info[t].left = byte ? t : v.merges()[t - kByteAlphabet].left;
-      info[t].right = byte ? t : v.merges()[t - kByteAlphabet].right;
-      info[t].next_prefix = kNone;
-      info[t].length = static_cast<uint32_t>(std::min<uint64_t>(v.TokenLength(t), UINT32_MAX));
-    }
+    for (TokenId t = 0; t < n; ++t) info_own[t] = ExpectedInfo(v, t);
+    info = info_own;
+    pair_filter = pair_filter_own;
+  }
+  // A token's record as the merge list makes it, next_prefix aside.
+  static TokenInfo ExpectedInfo(const Vocabulary& v, TokenId t) {
+    const bool byte = t < kByteAlphabet;
+    return TokenInfo{byte ? t : v.merges()[t - kByteAlphabet].left, byte ? t : v.merges()[t - kByteAlphabet].right,
+                     kNone, static_cast<uint32_t>(std::min<uint64_t>(v.TokenLength(t), UINT32_MAX))};
+  }
+
+  explicit BacktrackTables(const Vocabulary& v) {
+    const size_t n = v.size();
+    BuildFromMerges(v);
 
     // A token is usable when its bytes encode to it alone. Its parts are then usable too (they
     // encode alone inside it), so one pass in id order can test each merge token with a reference
@@ -167,19 +186,22 @@ struct BacktrackTables {
       else if (length <= kShortKeyMaxBytes) tokens16.push_back(t);
     }
     BuildTrie(v, usable);
-    BuildWhole(tokens8, v, whole8, whole8_shift, [](const ShortKey& k, TokenId t) { return Whole8{k.lo, k.length, t}; });
-    BuildWhole(tokens16, v, whole16, whole16_shift,
+    trie = trie_own;
+    BuildWhole(tokens8, v, whole8_own, whole8_shift, [](const ShortKey& k, TokenId t) { return Whole8{k.lo, k.length, t}; });
+    BuildWhole(tokens16, v, whole16_own, whole16_shift,
                [](const ShortKey& k, TokenId t) { return Whole16{k.lo, k.hi, k.length, t}; });
+    whole8 = whole8_own;
+    whole16 = whole16_own;
     // A prefix may be a later token than the one it starts (ids follow merge order, not length), so
     // next_prefix waits for the whole trie.
     for (TokenId t = kByteAlphabet; t < n; ++t) {
       if (!usable[t]) continue;
       const std::string_view bytes = v.TokenBytes(t);
       uint32_t node = 1 + static_cast<uint8_t>(bytes[0]);
-      info[t].next_prefix = trie[node].token;
+      info_own[t].next_prefix = trie[node].token;
       for (size_t i = 1; i + 1 < bytes.size(); ++i) {
         node = trie[node].base + static_cast<uint8_t>(bytes[i]);
-        if (trie[node].token != kNone) info[t].next_prefix = trie[node].token;
+        if (trie[node].token != kNone) info_own[t].next_prefix = trie[node].token;
       }
     }
   }
@@ -193,10 +215,10 @@ struct BacktrackTables {
       if (usable[t]) ids.push_back(t);
     std::sort(ids.begin(), ids.end(), [&](TokenId a, TokenId b) { return v.TokenBytes(a) < v.TokenBytes(b); });
     for (TokenId t : ids) keys.push_back(v.TokenBytes(t));
-    trie.assign(1 + kByteAlphabet + 256, Slot{});
-    std::vector<char> used(trie.size(), 0);
+    trie_own.assign(1 + kByteAlphabet + 256, Slot{});
+    std::vector<char> used(trie_own.size(), 0);
     used[0] = 1;
-    trie[0].base = 1;
+    trie_own[0].base = 1;
     struct Node {
       uint32_t slot;
       size_t lo, hi, depth;  // keys[lo, hi) start with this node's depth bytes
@@ -207,7 +229,7 @@ struct BacktrackTables {
       const uint8_t c = static_cast<uint8_t>(keys[lo][0]);
       size_t hi = lo;
       while (hi < keys.size() && static_cast<uint8_t>(keys[hi][0]) == c) ++hi;
-      trie[1 + c] = Slot{0, 0, ids[lo]};
+      trie_own[1 + c] = Slot{0, 0, ids[lo]};
       used[1 + c] = 1;
       queue.push_back(Node{1u + c, lo + 1, hi, 1});
       lo = hi;
@@ -236,24 +258,126 @@ struct BacktrackTables {
         for (size_t j = 1; j < labels.size() && fits; ++j) fits = !used[base + labels[j]];
         if (fits) break;
       }
-      if (size_t{base} + 256 + 1 > trie.size()) trie.resize(std::max(2 * trie.size(), size_t{base} + 257));
-      trie[node.slot].base = base;
+      if (size_t{base} + 256 + 1 > trie_own.size()) trie_own.resize(std::max(2 * trie_own.size(), size_t{base} + 257));
+      trie_own[node.slot].base = base;
       for (size_t j = 0; j < labels.size(); ++j) {
         const uint32_t child = base + labels[j];
         size_t lo = starts[j];
         const bool terminal = keys[lo].size() == node.depth + 1;
-        trie[child] = Slot{0, node.slot, terminal ? ids[lo] : kNone};
+        trie_own[child] = Slot{0, node.slot, terminal ? ids[lo] : kNone};
         used[child] = 1;
         queue.push_back(Node{child, lo + terminal, starts[j + 1], node.depth + 1});
       }
       while (first_free < used.size() && used[first_free]) ++first_free;
     }
-    size_t end = trie.size();
-    while (end > 0 && trie[end - 1].check == kNone) --end;
-    trie.resize(end + 256);  // base + byte of any node stays inside
-    trie.shrink_to_fit();
+    size_t end = trie_own.size();
+    while (end > 0 && trie_own[end - 1].check == kNone) --end;
+    trie_own.resize(end + 256);  // base + byte of any node stays inside
+    trie_own.shrink_to_fit();
   }
 };
+
+namespace {
+
+// The tables' bytes: what depends on more than the merge list (the trie, the whole-token tables and
+// each token's next_prefix), as arrays of their plain records, each padded to 8 bytes so that a
+// file mapped at a page boundary can be used in place; the rest is rebuilt on loading.
+template <typename T>
+void PutArray(std::string& out, std::span<const T> a) {
+  static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= 8);
+  const uint64_t count = a.size();
+  out.append(reinterpret_cast<const char*>(&count), sizeof count);
+  out.append(reinterpret_cast<const char*>(a.data()), a.size() * sizeof(T));
+  out.append((8 - out.size() % 8) % 8, '\0');
+}
+// The next array: a span into `in` itself when it is aligned there, else a copy in `own`.
+template <typename T>
+bool GetArray(std::string_view& in, std::span<const T>& a, std::vector<T>& own) {
+  uint64_t count = 0;
+  if (in.size() < sizeof count) return false;
+  std::memcpy(&count, in.data(), sizeof count);
+  in.remove_prefix(sizeof count);
+  if (count > in.size() / sizeof(T)) return false;
+  const size_t bytes = count * sizeof(T);
+  if (reinterpret_cast<uintptr_t>(in.data()) % alignof(T) == 0) {
+    a = std::span<const T>(reinterpret_cast<const T*>(in.data()), count);
+  } else {
+    own.resize(count);
+    std::memcpy(own.data(), in.data(), bytes);
+    a = own;
+  }
+  in.remove_prefix(std::min(in.size(), bytes + (8 - bytes % 8) % 8));
+  return true;
+}
+
+// An open-addressing table that LoadBacktrackTables may use: a power of two of slots that `shift`
+// addresses (hash >> shift is a slot), with an empty slot so that a probe for a missing key ends,
+// and only tokens of the vocabulary in it.
+template <typename Entry>
+bool WholeTableFits(std::span<const Entry> table, int shift, const Vocabulary& v) {
+  if (shift < 1 || shift > 63 || table.size() != (size_t{1} << (64 - shift))) return false;
+  bool empty = false;
+  for (const Entry& e : table) {
+    if (e.length == 0) empty = true;
+    else if (e.token >= v.size()) return false;
+  }
+  return empty;
+}
+
+}  // namespace
+
+std::string SaveBacktrackTables(const Vocabulary& v) {
+  const BacktrackTables& t = v.Derived<BacktrackTables>();
+  std::string out;
+  const int32_t shifts[4] = {t.whole8_shift, t.whole16_shift, t.pair_filter_shift, 0};
+  out.append(reinterpret_cast<const char*>(shifts), sizeof shifts);
+  PutArray(out, t.info);
+  PutArray(out, t.pair_filter);
+  PutArray(out, t.trie);
+  PutArray(out, t.whole8);
+  PutArray(out, t.whole16);
+  return out;
+}
+
+bool LoadBacktrackTables(const Vocabulary& v, std::string_view in, std::shared_ptr<const void> keep) {
+  auto t = std::make_shared<BacktrackTables>();
+  int32_t shifts[4];
+  if (in.size() < sizeof shifts) return false;
+  std::memcpy(shifts, in.data(), sizeof shifts);
+  in.remove_prefix(sizeof shifts);
+  t->whole8_shift = shifts[0];
+  t->whole16_shift = shifts[1];
+  t->pair_filter_shift = shifts[2];
+  if (!GetArray(in, t->info, t->info_own) || !GetArray(in, t->pair_filter, t->pair_filter_own) ||
+      !GetArray(in, t->trie, t->trie_own) || !GetArray(in, t->whole8, t->whole8_own) ||
+      !GetArray(in, t->whole16, t->whole16_own) || !in.empty()) {
+    return false;
+  }
+  t->mapping = std::move(keep);
+  const size_t n = v.size();
+  // Each token's record as the merges make it; next_prefix none or a shorter token, so that
+  // following it always ends.
+  if (t->info.size() != n) return false;
+  for (TokenId id = 0; id < n; ++id) {
+    const TokenInfo& got = t->info[id];
+    const TokenInfo want = BacktrackTables::ExpectedInfo(v, id);
+    if (got.left != want.left || got.right != want.right || got.length != want.length) return false;
+    if (got.next_prefix != kNone && (got.next_prefix >= n || t->info[got.next_prefix].length >= got.length)) {
+      return false;
+    }
+  }
+  // The pair filter: as many bits as its shift addresses.
+  const int fs = t->pair_filter_shift;
+  if (fs < 7 || fs > 63 || t->pair_filter.size() != (size_t{1} << (64 - fs)) / 64) return false;
+  // The trie: every walk stays inside (base + 255 < size) and finds only tokens of the vocabulary.
+  const std::span<const Slot> trie = t->trie;
+  if (trie.size() < 1 + 2 * kByteAlphabet || trie[0].base != 1) return false;
+  for (const Slot& slot : trie) {
+    if (size_t{slot.base} + kByteAlphabet > trie.size() || (slot.token != kNone && slot.token >= n)) return false;
+  }
+  if (!WholeTableFits(t->whole8, t->whole8_shift, v) || !WholeTableFits(t->whole16, t->whole16_shift, v)) return false;
+  return v.InstallDerived<BacktrackTables>(std::move(t));
+}
 
 BacktrackEncoder::BacktrackEncoder(const Vocabulary& v)
     : Encoder(v), t_(v.Derived<BacktrackTables>()) {}
@@ -297,6 +421,8 @@ void BacktrackEncoder::Search(std::string_view piece, std::vector<TokenId>& out)
     const TokenId last = out.size() == first ? kNone : out.back();
     for (Match m = candidate;;) {
       const size_t end = pos + m.length;
+      // Never true with derived tables; guards tables read back from a file (LoadBacktrackTables).
+      if (end > n) Fail("backtrack: no valid encoding found (vocabulary tables are inconsistent)");
       if (!Dead(end) && (last == kNone || PairValid(last, m.token))) {
         out.push_back(m.token);
         pos = end;
@@ -314,6 +440,7 @@ void BacktrackEncoder::Search(std::string_view piece, std::vector<TokenId>& out)
       dead_[pos / 64] |= uint64_t{1} << (pos % 64);
       out.pop_back();
       candidate = Match{last, t_.info[last].length};
+      if (candidate.length > pos) Fail("backtrack: no valid encoding found (vocabulary tables are inconsistent)");
       pos -= candidate.length;
       break;
     }

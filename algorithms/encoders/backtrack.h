@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +12,17 @@
 namespace bpe {
 
 struct BacktrackTables;  // derived once per vocabulary (Vocabulary::Derived), shared read-only
+
+// The derived tables as bytes, for the prepared-model cache (formats/prepared.h); derived first if
+// they are not yet. Same machine and build only: plain records, native byte order.
+std::string SaveBacktrackTables(const Vocabulary& v);
+// Installs tables from SaveBacktrackTables's bytes as v's, used in place where they are aligned (a
+// mapped file, which `keep` keeps alive) and copied otherwise. Every index is checked to stay inside
+// its table and to name a token of v, and the search checks the lengths it moves by, so that bytes
+// that do not fit v give false (or an error while encoding), never an out-of-bounds access or an
+// endless probe. Not checked: that the tables hold the right tokens; a file crafted to break that
+// gives wrong ids (the prepared cache's checksum catches damage, not intent).
+bool LoadBacktrackTables(const Vocabulary& v, std::string_view bytes, std::shared_ptr<const void> keep = nullptr);
 
 class BacktrackEncoder : public Encoder {
  public:

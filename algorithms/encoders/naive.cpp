@@ -15,7 +15,7 @@ class NaiveEncoder final : public Encoder {
   void EncodePiece(std::string_view piece, std::vector<TokenId>& out) override {
     symbols_.assign(piece.begin(), piece.end());
     for (TokenId& t : symbols_) t = static_cast<uint8_t>(t);
-    const MergeList& merges = vocab().merges();
+    const auto merges = vocab().merges();
     for (size_t k = 0; k < merges.size() && symbols_.size() > 1; ++k) {
       const Pair m = merges[k];
       size_t w = 0;

@@ -1,5 +1,6 @@
 #include "algorithms/formats/hf_json.h"
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <fmt/core.h>
 
 #include <array>

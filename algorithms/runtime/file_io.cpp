@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,6 +99,24 @@ std::string ReadFilePrefix(const std::string& path, size_t bytes) {
   } catch (const StopReading&) {
   }
   return data;
+}
+
+std::shared_ptr<const std::string_view> MapRegularFile(const std::string& path, uint64_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  struct stat st;
+  void* map = MAP_FAILED;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && static_cast<uint64_t>(st.st_size) <= max_bytes) {
+    map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  }
+  ::close(fd);
+  if (map == MAP_FAILED) return nullptr;
+  const size_t size = static_cast<size_t>(st.st_size);
+  return std::shared_ptr<const std::string_view>(new std::string_view(static_cast<const char*>(map), size),
+                                                 [size](const std::string_view* v) {
+                                                   ::munmap(const_cast<char*>(v->data()), size);
+                                                   delete v;
+                                                 });
 }
 
 uint64_t PeakRssBytes() {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,6 +100,12 @@ void InstallSignalCleanup(std::string_view announce = "");
 // never holds more than one block. Throws bpe::Error like ReadFile.
 void ReadFileInBlocks(const std::string& path, size_t block,
                       const std::function<void(std::string_view)>& fn);
+
+// A regular file of 1..max_bytes bytes mapped read-only, its pages populated up front (one call
+// instead of a page fault per 4 KiB); nullptr for anything else: missing, empty, too large, or a
+// FIFO or device (opened without blocking, never read). The file must not be truncated while mapped
+// (reading past its new end is SIGBUS): for files replaced by rename only, such as cache files.
+std::shared_ptr<const std::string_view> MapRegularFile(const std::string& path, uint64_t max_bytes);
 
 // Peak resident set size of this process so far, in bytes.
 uint64_t PeakRssBytes();

@@ -273,13 +273,14 @@ size_t LastBoundary(std::string_view text, const PreTokenizer& pre, size_t from)
 // Where to cut text that arrives in blocks: the last safe boundary in `carry` (at or after 1), or 0
 // when there is none. `scanned`: carry[1, scanned) is known to hold none (from the previous call).
 size_t CarryCut(std::string_view carry, const PreTokenizer& pre, size_t scanned) {
-  // Look for the cut in the last 1 MiB first (text has boundaries every few bytes), and only when
-  // there is none walk from where the previous search stopped.
-  constexpr size_t kTail = 1 << 20;
+  // Look for the cut in the last 4 KiB first (text has boundaries every few bytes), then in windows
+  // twice as long, down to where the previous search stopped: a block costs a scan of its tail, not
+  // of every boundary in it.
   const size_t from = std::max<size_t>(scanned, 1);
-  size_t cut = carry.size() > from + kTail ? LastBoundary(carry, pre, carry.size() - kTail) : 0;
-  if (cut == 0) cut = LastBoundary(carry, pre, from);
-  return cut;
+  for (size_t window = 4096;; window *= 2) {
+    const size_t start = carry.size() > from + window ? carry.size() - window : from;
+    if (const size_t cut = LastBoundary(carry, pre, start); cut > 0 || start == from) return cut;
+  }
 }
 
 // Appends `bytes` to `carry`; when it holds a safe boundary, hands the text before the last one to
@@ -306,6 +307,16 @@ void StreamEncoder::Add(std::string_view bytes) {
   AddAndCut(carry_, scanned_, pre_, bytes, [this](size_t end) { EncodePrefix(end); });
 }
 
+struct StreamEncoder::Part {
+  Padded<std::vector<TokenId>> ids;
+};
+
+StreamEncoder::StreamEncoder(const PreTokenizer& pre, EncoderFactory make_encoder, const Vocabulary& vocab,
+                             int threads, Sink sink)
+    : pre_(pre), make_(make_encoder), vocab_(vocab), threads_(std::max(threads, 1)), sink_(std::move(sink)) {}
+
+StreamEncoder::~StreamEncoder() = default;
+
 void StreamEncoder::Finish() {
   if (!carry_.empty()) EncodePrefix(carry_.size());
   carry_.clear();
@@ -313,7 +324,15 @@ void StreamEncoder::Finish() {
 }
 
 void StreamEncoder::EncodePrefix(size_t end) {
-  sink_(EncodeText(std::string_view(carry_.data(), end), pre_, make_, vocab_, threads_));
+  const auto chunks = SplitAtSafeBoundaries(std::string_view(carry_.data(), end), pre_, static_cast<size_t>(threads_));
+  while (encoders_.size() < chunks.size()) encoders_.push_back(make_(vocab_));
+  if (parts_.size() < chunks.size()) parts_.resize(chunks.size());
+  RunParallel(chunks.size(), [&](size_t i) {
+    std::vector<TokenId>& ids = parts_[i].ids.value;
+    ids.clear();
+    EncodeChunk(chunks[i], pre_, *encoders_[i], ids);
+  });
+  for (size_t i = 0; i < chunks.size(); ++i) sink_(parts_[i].ids.value);
   bytes_ += end;
 }
 

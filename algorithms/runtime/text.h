@@ -4,6 +4,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,14 +53,16 @@ class WordCounter {
 
 // Encodes a text that arrives in blocks (a file read piece by piece), holding one block plus the
 // text after its last safe boundary: the part before the cut is encoded (on `threads` threads) and
-// its ids handed to `sink`; the rest is carried into the next block. The ids are exactly
-// EncodeText(whole text).
+// its ids handed to `sink`, one part per thread in order; the rest is carried into the next block.
+// The ids are exactly EncodeText(whole text). The encoder instances (one per thread, so a piece
+// cache stays warm from block to block) and the id buffers live as long as the stream: feeding it
+// blocks of a megabyte or so reuses the same memory for every block.
 class StreamEncoder {
  public:
   using Sink = std::function<void(const std::vector<TokenId>&)>;
   StreamEncoder(const PreTokenizer& pre, EncoderFactory make_encoder, const Vocabulary& vocab, int threads,
-                Sink sink)
-      : pre_(pre), make_(make_encoder), vocab_(vocab), threads_(threads), sink_(std::move(sink)) {}
+                Sink sink);
+  ~StreamEncoder();
   void Add(std::string_view bytes);
   void Finish();  // encodes what is carried
   uint64_t bytes_encoded() const { return bytes_; }
@@ -75,6 +78,9 @@ class StreamEncoder {
   std::string carry_;
   size_t scanned_ = 0;
   uint64_t bytes_ = 0;
+  std::vector<std::unique_ptr<Encoder>> encoders_;  // one per thread, made on first use
+  struct Part;
+  std::vector<Part> parts_;                          // each thread's ids of the current block
 };
 
 // Encodes text: pre-tokenize, then encode each piece. With threads > 1 the text is split at safe
