@@ -254,6 +254,11 @@ void TextTrainBenchmarks(const Settings& s, Registrar& reg, const std::shared_pt
   }
 }
 
+std::string ReplaceFirst(std::string s, const std::string& from, const std::string& to) {
+  if (const size_t at = s.find(from); at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
 // Encoding the held-out text with encoder `e` on `t` threads, already checked: throughput, tokens per
 // second, bytes per token, the encoder's own counters (from the check run) and `label`.
 void AddEncodeBenchmark(Registrar& reg, const std::string& name, double single_s, const std::shared_ptr<CorpusData>& c,
@@ -267,6 +272,28 @@ void AddEncodeBenchmark(Registrar& reg, const std::string& name, double single_s
     st.counters["bytes_per_token"] = static_cast<double>(c->held_out.size()) / tokens;
     for (const auto& [key, value] : stats) st.counters[key] = value;
     st.SetLabel(label);
+  });
+  // An encoder that keeps state across calls (`cached`'s piece cache) also runs warm, on one thread:
+  // one instance for every call, after one call that is not timed. Named <encoder>:warm; the row
+  // without the suffix is the cold call (a new instance, as a one-off call pays).
+  if (t != 1 || !e.make(*vocab)->KeepsState()) return;
+  const std::string warm = ReplaceFirst(name, fmt::format("/{}/", e.name), fmt::format("/{}:warm/", e.name));
+  reg.Add(warm, single_s, [c, &pre, &e, vocab, tokens, label](benchmark::State& st) {
+    auto encoder = e.make(*vocab);
+    std::vector<TokenId> ids;
+    ids.reserve(c->held_out.size() / 2);
+    EncodeChunk(c->held_out, pre, *encoder, ids);
+    for (auto _ : st) {
+      ids.clear();
+      EncodeChunk(c->held_out, pre, *encoder, ids);
+      benchmark::DoNotOptimize(ids.data());
+    }
+    st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->held_out.size()));
+    st.counters["tokens_per_second"] =
+        benchmark::Counter(static_cast<double>(tokens * st.iterations()), benchmark::Counter::kIsRate);
+    st.counters["bytes_per_token"] = static_cast<double>(c->held_out.size()) / tokens;
+    for (const auto& [key, value] : encoder->Counters()) st.counters[key] = value;
+    st.SetLabel(label + "; warm: one instance across calls");
   });
 }
 
@@ -384,7 +411,8 @@ void ProductionBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const s
 // makes quadratic encoders visible. The model learns long runs of both patterns. The repeats run
 // with cl100k_base too (when it is among the production vocabularies), named
 // `repeat_a@cl100k_base`: its long tokens of one pattern that never pair validly with each other
-// are where backtracking encoders work hardest.
+// are where backtracking encoders work hardest. With cl100k_base also one CJK ideograph repeated,
+// random letters and random CJK ideographs: the worst cases of real scripts.
 void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c) {
   WordCounts counts = c->counts;
   for (size_t n = 2; n <= 4096; n *= 2) {
@@ -425,16 +453,22 @@ void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_
   struct Pattern {
     const char* kind;
     std::string name;
-    std::string unit;  // repeated; empty: random letters
+    std::string unit;  // repeated; "": random letters a-z; kRandomCjk: random CJK ideographs
     const std::vector<size_t>* sizes;
     std::shared_ptr<const Vocabulary> vocab;
   };
+  static const std::string kRandomCjk = "random CJK";
   std::vector<Pattern> patterns = {{"adversarial", "repeat_a", "a", &s.adversarial_bytes, trained},
                                    {"adversarial", "repeat_ab", "ab", &s.adversarial_bytes, trained},
                                    {"piece", "letters", "", &s.piece_bytes, trained}};
   if (cl100k) {
+    // With cl100k_base also the worst cases of CJK text: one ideograph repeated (中, 3 bytes) and
+    // random ideographs of U+4E00..U+9FFF, and random letters.
     patterns.push_back({"adversarial", "repeat_a@cl100k_base", "a", &s.adversarial_bytes, cl100k});
     patterns.push_back({"adversarial", "repeat_ab@cl100k_base", "ab", &s.adversarial_bytes, cl100k});
+    patterns.push_back({"adversarial", "repeat_cjk@cl100k_base", "\xE4\xB8\xAD", &s.adversarial_bytes, cl100k});
+    patterns.push_back({"adversarial", "letters@cl100k_base", "", &s.adversarial_bytes, cl100k});
+    patterns.push_back({"adversarial", "random_cjk@cl100k_base", kRandomCjk, &s.adversarial_bytes, cl100k});
   }
   for (const Pattern& p : patterns) {
     const std::shared_ptr<const Vocabulary>& vocab = p.vocab;
@@ -443,14 +477,21 @@ void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_
       auto input = std::make_shared<std::string>();
       uint64_t x = 0x9E3779B97F4A7C15ull;
       while (input->size() < bytes) {
-        if (!p.unit.empty()) {
-          *input += p.unit;
-          continue;
-        }
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        *input += static_cast<char>('a' + x % 26);
+        if (p.unit == kRandomCjk) {
+          const uint32_t cp = 0x4E00 + static_cast<uint32_t>(x % (0xA000 - 0x4E00));
+          *input += static_cast<char>(0xE0 | (cp >> 12));
+          *input += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          *input += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (!p.unit.empty()) {
+          *input += p.unit;
+        } else {
+          *input += static_cast<char>('a' + x % 26);
+        }
       }
-      input->resize(bytes);
+      // Whole units only (a multi-byte character is never cut).
+      const size_t unit = p.unit == kRandomCjk ? 3 : std::max<size_t>(p.unit.size(), 1);
+      input->resize(bytes / unit * unit);
       uint64_t agreed_sum = 0;
       for (const auto& e : Encoders()) {
         if (!s.Selected(e.name)) continue;

@@ -38,6 +38,11 @@ class Encoder {
   // Named statistics of the work done so far (a cache's hit rate, say), for the benchmark results.
   virtual std::vector<std::pair<std::string, double>> Counters() const { return {}; }
 
+  // Whether an instance keeps state from call to call that makes later calls faster (a piece
+  // cache): the harness then measures it warm (one instance across calls) as well as cold (a new
+  // instance per call). The ids never depend on it.
+  virtual bool KeepsState() const { return false; }
+
  private:
   const Vocabulary& vocab_;
 };

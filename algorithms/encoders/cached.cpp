@@ -40,6 +40,8 @@ class CachedEncoder final : public BacktrackEncoder {
  public:
   explicit CachedEncoder(const Vocabulary& v) : BacktrackEncoder(v), slots_(kFirstSlots), shift_(64 - 12) {}
 
+  bool KeepsState() const override { return true; }
+
   std::vector<std::pair<std::string, double>> Counters() const override {
     auto counters = BacktrackEncoder::Counters();  // whole_token_pieces
     const double total = static_cast<double>(hits_ + misses_);

@@ -59,12 +59,21 @@ Value RangeLookup(const Range (&table)[N], uint32_t cp, Value Range::*value, Val
   return cp <= it->hi ? it->*value : none;
 }
 
+// U+0000..U+FFFF at one byte each, the class in bits 0-1 and the category in bits 4-7: filled once
+// from the range tables (64 KiB; the binary search it replaces took 10-12 mispredicted steps per
+// code point, which made non-ASCII text 3-5x slower to pre-tokenize than ASCII).
+const uint8_t* BmpTable();
+
 inline CharClass ClassOf(uint32_t cp) {
-  return cp < 128 ? kAsciiClass[cp] : RangeLookup(kClassRanges, cp, &ClassRange::cls, kOther);
+  if (cp < 128) return kAsciiClass[cp];
+  if (cp < 0x10000) return static_cast<CharClass>(BmpTable()[cp] & 3);
+  return RangeLookup(kClassRanges, cp, &ClassRange::cls, kOther);
 }
 
 inline Category CategoryOf(uint32_t cp) {
-  return cp < 128 ? kAsciiCategory[cp] : RangeLookup(kCategoryRanges, cp, &CategoryRange::cat, kCatOther);
+  if (cp < 128) return kAsciiCategory[cp];
+  if (cp < 0x10000) return static_cast<Category>(BmpTable()[cp] >> 4);
+  return RangeLookup(kCategoryRanges, cp, &CategoryRange::cat, kCatOther);
 }
 
 // Marks a byte that does not start a valid UTF-8 sequence. Pre-tokenizers treat it as one code point
