@@ -433,7 +433,7 @@ class IdWriter {
  public:
   enum class Format { kText, kU16, kU32, kNpy };
 
-  IdWriter(const OutputFile& file, Format format) : file_(file), stream_(file), format_(format) {
+  IdWriter(const OutputFile& file, Format format) : stream_(file), format_(format) {
     if (format_ == Format::kNpy) {
       hold_npy_ = !file.seekable();
       if (!hold_npy_) stream_.Write(NpyHeader(0));
@@ -530,7 +530,6 @@ class IdWriter {
     return header;
   }
 
-  const OutputFile& file_;
   OutputStream stream_;
   Format format_;
   std::string buffer_, held_npy_;

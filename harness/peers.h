@@ -4,10 +4,7 @@
 //                      pipes: plugins.h, docs/peers.md
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>

@@ -26,6 +26,7 @@ GB_SUFFIXES = ("min_time:", "iterations:", "repeats:", "real_time")
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442"]
 FIXED = {"naive": "#0072B2", "pq": "#D55E00", "rank": "#009E73", "heap": "#CC79A7", "linked": "#E69F00",
          "backtrack": "#56B4E9", "hybrid": "#E69F00", "cached": "#882255",  # cached: Paul Tol's wine
+         "cached:warm": "#EE3377",  # Paul Tol's vibrant magenta: the same encoder, one instance across calls
          "sharded": "#44AA99",  # Paul Tol's teal
          "gpt2": "#000000", "whitespace": "#777777", "none": "#BBBBBB", "cl100k": "#8C564B", "o200k": "#BCBD22"}
 

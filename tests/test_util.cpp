@@ -112,6 +112,17 @@ std::string TempDir() {
     if (!::mkdtemp(tmpl.data())) std::abort();
     // The CLI runs of the tests keep their prepared-model cache here, not in the user's own.
     ::setenv("BPEBENCH_CACHE", (tmpl + "/prepared-cache").c_str(), 0);
+    // Removed when the test process ends (each test runs in a process of its own under ctest); a
+    // forked child leaves through _exit and keeps it.
+    static const pid_t owner = ::getpid();
+    static std::string to_remove;
+    to_remove = tmpl;
+    std::atexit([] {
+      if (::getpid() == owner) {
+        std::error_code ec;
+        std::filesystem::remove_all(to_remove, ec);
+      }
+    });
     return tmpl;
   }();
   return dir;
