@@ -1,11 +1,10 @@
 #include "algorithms/core/vocabulary.h"
 
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
-#include <type_traits>
 
 #include "algorithms/core/error.h"
+#include "algorithms/runtime/flat_arrays.h"
 
 namespace bpe {
 
@@ -72,40 +71,9 @@ Vocabulary::Vocabulary(MergeList merges) : merges_own_(std::move(merges)) {
   offsets_ = offsets_own_;
 }
 
-namespace {
-
-template <typename T>
-void PutArray(std::string& out, std::span<const T> a) {
-  static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= 8);
-  const uint64_t count = a.size();
-  out.append(reinterpret_cast<const char*>(&count), sizeof count);
-  out.append(reinterpret_cast<const char*>(a.data()), a.size() * sizeof(T));
-  out.append((8 - out.size() % 8) % 8, '\0');
-}
-bool GetU64(std::string_view& in, uint64_t& v) {
-  if (in.size() < sizeof v) return false;
-  std::memcpy(&v, in.data(), sizeof v);
-  in.remove_prefix(sizeof v);
-  return true;
-}
-// The next array: a view of `in` itself when it is aligned there, else a copy in `own`.
-template <typename T, typename Own>
-bool GetArray(std::string_view& in, std::span<const T>& a, Own& own) {
-  uint64_t count = 0;
-  if (!GetU64(in, count) || count > in.size() / sizeof(T)) return false;
-  const size_t bytes = count * sizeof(T);
-  if (reinterpret_cast<uintptr_t>(in.data()) % alignof(T) == 0) {
-    a = std::span<const T>(reinterpret_cast<const T*>(in.data()), count);
-  } else {
-    own.resize(count);
-    std::memcpy(own.data(), in.data(), bytes);
-    a = std::span<const T>(reinterpret_cast<const T*>(own.data()), count);
-  }
-  in.remove_prefix(std::min(in.size(), bytes + (8 - bytes % 8) % 8));
-  return true;
-}
-
-}  // namespace
+using flat::GetArray;
+using flat::GetU64;
+using flat::PutArray;
 
 std::string Vocabulary::Save() const {
   std::string out;

@@ -35,6 +35,7 @@
 #include "algorithms/core/encoder.h"
 #include "algorithms/core/error.h"
 #include "algorithms/encoders/short_key.h"
+#include "algorithms/runtime/flat_arrays.h"
 
 namespace bpe {
 
@@ -279,36 +280,10 @@ struct BacktrackTables {
 
 namespace {
 
-// The tables' bytes: what depends on more than the merge list (the trie, the whole-token tables and
-// each token's next_prefix), as arrays of their plain records, each padded to 8 bytes so that a
-// file mapped at a page boundary can be used in place; the rest is rebuilt on loading.
-template <typename T>
-void PutArray(std::string& out, std::span<const T> a) {
-  static_assert(std::is_trivially_copyable_v<T> && alignof(T) <= 8);
-  const uint64_t count = a.size();
-  out.append(reinterpret_cast<const char*>(&count), sizeof count);
-  out.append(reinterpret_cast<const char*>(a.data()), a.size() * sizeof(T));
-  out.append((8 - out.size() % 8) % 8, '\0');
-}
-// The next array: a span into `in` itself when it is aligned there, else a copy in `own`.
-template <typename T>
-bool GetArray(std::string_view& in, std::span<const T>& a, std::vector<T>& own) {
-  uint64_t count = 0;
-  if (in.size() < sizeof count) return false;
-  std::memcpy(&count, in.data(), sizeof count);
-  in.remove_prefix(sizeof count);
-  if (count > in.size() / sizeof(T)) return false;
-  const size_t bytes = count * sizeof(T);
-  if (reinterpret_cast<uintptr_t>(in.data()) % alignof(T) == 0) {
-    a = std::span<const T>(reinterpret_cast<const T*>(in.data()), count);
-  } else {
-    own.resize(count);
-    std::memcpy(own.data(), in.data(), bytes);
-    a = own;
-  }
-  in.remove_prefix(std::min(in.size(), bytes + (8 - bytes % 8) % 8));
-  return true;
-}
+// The tables' bytes (flat_arrays.h): the token records, the pair filter, the trie and the
+// whole-token tables, as arrays of their plain records.
+using flat::GetArray;
+using flat::PutArray;
 
 // An open-addressing table that LoadBacktrackTables may use: a power of two of slots that `shift`
 // addresses (hash >> shift is a slot), with an empty slot so that a probe for a missing key ends,

@@ -18,6 +18,7 @@
 #include "algorithms/formats/tiktoken.h"
 #include "algorithms/registry.h"
 #include "algorithms/runtime/file_io.h"
+#include "algorithms/runtime/flat_arrays.h"
 #include "algorithms/runtime/hash.h"
 
 namespace bpe {
@@ -36,26 +37,8 @@ struct Header {
 };
 static_assert(std::is_trivially_copyable_v<Header> && sizeof(Header) == 48);
 
-void PutU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
-bool GetU64(std::string_view& in, uint64_t& v) {
-  if (in.size() < sizeof v) return false;
-  std::memcpy(&v, in.data(), sizeof v);
-  in.remove_prefix(sizeof v);
-  return true;
-}
-// Length, bytes, zeros up to a multiple of 8 (so that the tables start aligned in the mapped file).
-void PutBytes(std::string& out, std::string_view bytes) {
-  PutU64(out, bytes.size());
-  out.append(bytes);
-  out.append((8 - out.size() % 8) % 8, '\0');
-}
-bool GetBytes(std::string_view& in, std::string_view& bytes) {
-  uint64_t n = 0;
-  if (!GetU64(in, n) || n > in.size()) return false;
-  bytes = in.substr(0, n);
-  in.remove_prefix(std::min<uint64_t>(in.size(), n + (8 - n % 8) % 8));
-  return true;
-}
+using flat::GetBytes;
+using flat::PutBytes;
 
 // A file name from the source's: its stem, in safe characters, at most 40 of them.
 std::string SafeStem(const std::string& path) {
