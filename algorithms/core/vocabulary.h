@@ -34,6 +34,9 @@ class Vocabulary {
   // Validates the merge list (every merge refers only to ids that exist before it, no pair twice) and
   // throws bpe::Error naming the first bad merge.
   explicit Vocabulary(MergeList merges);
+  // Not copied or moved: its views point into its own arrays (or a mapping); hold it by pointer.
+  Vocabulary(const Vocabulary&) = delete;
+  Vocabulary& operator=(const Vocabulary&) = delete;
 
   static constexpr uint64_t kHeldBytesBase = 256 << 10;
   static constexpr uint64_t kHeldBytesPerMerge = 32;
