@@ -3,6 +3,7 @@
 // in algorithms/formats/.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 #include <string_view>
@@ -26,5 +27,9 @@ struct Model {
   static constexpr TokenId kNoToken = UINT32_MAX;
   std::vector<TokenId> InternalIds() const;
 };
+
+// Model::InternalIds for a vocabulary of vocab_size tokens whose external ids are these (empty:
+// the ids are ours).
+std::vector<TokenId> InternalIds(std::span<const uint32_t> external_ids, size_t vocab_size);
 
 }  // namespace bpe

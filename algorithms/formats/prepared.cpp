@@ -52,13 +52,11 @@ std::string SafeStem(const std::string& path) {
   return out.empty() || out[0] == '.' ? "model" + out : out;
 }
 
-std::string Payload(const PreparedModel& m, const Vocabulary& v) {
-  std::string out;
+void AppendPayload(std::string& out, const PreparedModel& m, const Vocabulary& v) {
   PutBytes(out, m.pretokenizer);
   PutBytes(out, std::string_view(reinterpret_cast<const char*>(m.external_ids.data()), 4 * m.external_ids.size()));
   PutBytes(out, v.Save());
   PutBytes(out, SaveBacktrackTables(v));
-  return out;
 }
 
 // The model and vocabulary from a payload whose checksum matched; false when it does not hold
@@ -131,17 +129,7 @@ std::string PreparedCacheDir() {
   return "";
 }
 
-std::vector<TokenId> PreparedModel::InternalIds() const {
-  std::vector<TokenId> out;
-  if (external_ids.empty()) {  // ids are ours
-    out.resize(vocab->size());
-    for (TokenId i = 0; i < out.size(); ++i) out[i] = i;
-    return out;
-  }
-  out.assign(*std::max_element(external_ids.begin(), external_ids.end()) + size_t{1}, Model::kNoToken);
-  for (TokenId i = 0; i < external_ids.size(); ++i) out[external_ids[i]] = i;
-  return out;
-}
+std::vector<TokenId> PreparedModel::InternalIds() const { return bpe::InternalIds(external_ids, vocab->size()); }
 
 PreparedModel LoadPreparedModel(const std::string& spec, std::string_view pretokenizer, const std::string& cache_dir) {
   PreparedModel p;
@@ -188,16 +176,19 @@ PreparedModel LoadPreparedModel(const std::string& spec, std::string_view pretok
     p.cache = PreparedModel::Cache::kSmall;
     return p;
   }
-  const std::string payload = Payload(p, *p.vocab);
+  // The header, then the payload after it in the same string (no second copy of tens of MB); the
+  // header's length and checksum are filled in once the payload is there.
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.version = kPreparedFormatVersion;
   h.header_bytes = sizeof h;
   h.key = key;
+  std::string bytes(sizeof h, '\0');
+  AppendPayload(bytes, p, *p.vocab);
+  const std::string_view payload = std::string_view(bytes).substr(sizeof h);
   h.payload_bytes = payload.size();
   h.payload_hash = Hash64(payload);
-  std::string bytes(reinterpret_cast<const char*>(&h), sizeof h);
-  bytes += payload;
+  std::memcpy(bytes.data(), &h, sizeof h);
   if (std::string error = WriteCacheFile(cache_dir, file, bytes); error.empty()) {
     p.cache = PreparedModel::Cache::kBuilt;
     p.cache_file = file;

@@ -307,10 +307,6 @@ void StreamEncoder::Add(std::string_view bytes) {
   AddAndCut(carry_, scanned_, pre_, bytes, [this](size_t end) { EncodePrefix(end); });
 }
 
-struct StreamEncoder::Part {
-  Padded<std::vector<TokenId>> ids;
-};
-
 StreamEncoder::StreamEncoder(const PreTokenizer& pre, EncoderFactory make_encoder, const Vocabulary& vocab,
                              int threads, Sink sink)
     : pre_(pre), make_(make_encoder), vocab_(vocab), threads_(std::max(threads, 1)), sink_(std::move(sink)) {}
@@ -324,15 +320,8 @@ void StreamEncoder::Finish() {
 }
 
 void StreamEncoder::EncodePrefix(size_t end) {
-  const auto chunks = SplitAtSafeBoundaries(std::string_view(carry_.data(), end), pre_, static_cast<size_t>(threads_));
-  while (encoders_.size() < chunks.size()) encoders_.push_back(make_(vocab_));
-  if (parts_.size() < chunks.size()) parts_.resize(chunks.size());
-  RunParallel(chunks.size(), [&](size_t i) {
-    std::vector<TokenId>& ids = parts_[i].ids.value;
-    ids.clear();
-    EncodeChunk(chunks[i], pre_, *encoders_[i], ids);
-  });
-  for (size_t i = 0; i < chunks.size(); ++i) sink_(parts_[i].ids.value);
+  const size_t count = EncodeParts(std::string_view(carry_.data(), end), pre_, make_, vocab_, threads_, encoders_, parts_);
+  for (size_t i = 0; i < count; ++i) sink_(parts_[i].value);
   bytes_ += end;
 }
 
@@ -364,25 +353,33 @@ void EncodeChunk(std::string_view text, const PreTokenizer& pre, Encoder& encode
   encoder.EncodeChunk(text, pre, out);
 }
 
+size_t EncodeParts(std::string_view text, const PreTokenizer& pre, EncoderFactory make_encoder,
+                   const Vocabulary& vocab, int threads, std::vector<std::unique_ptr<Encoder>>& encoders,
+                   std::vector<Padded<std::vector<TokenId>>>& parts) {
+  const auto chunks = SplitAtSafeBoundaries(text, pre, static_cast<size_t>(std::max(threads, 1)));
+  if (encoders.size() < chunks.size()) encoders.resize(chunks.size());
+  if (parts.size() < chunks.size()) parts.resize(chunks.size());
+  RunParallel(chunks.size(), [&](size_t i) {
+    if (!encoders[i]) encoders[i] = make_encoder(vocab);  // on the thread that uses it
+    std::vector<TokenId>& ids = parts[i].value;
+    ids.clear();
+    ids.reserve((i == 0 ? text.size() : chunks[i].size()) / 3);
+    EncodeChunk(chunks[i], pre, *encoders[i], ids);
+  });
+  return chunks.size();
+}
+
 std::vector<TokenId> EncodeText(std::string_view text, const PreTokenizer& pre,
                                 EncoderFactory make_encoder, const Vocabulary& vocab, int threads) {
-  const auto chunks = SplitAtSafeBoundaries(text, pre, static_cast<size_t>(std::max(threads, 1)));
-  // One output vector per chunk, Padded (push_back writes the vector's end pointer). The
-  // calling thread takes the first chunk and its vector becomes the result, so it reserves room for
-  // the whole text's ids (a third of its bytes covers every vocabulary but the smallest ones), and
-  // the other chunks' ids are appended without moving it.
-  std::vector<Padded<std::vector<TokenId>>> parts(chunks.size());
-  RunParallel(chunks.size(), [&](size_t i) {
-    auto encoder = make_encoder(vocab);
-    parts[i].value.reserve((i == 0 ? text.size() : chunks[i].size()) / 3);
-    EncodeChunk(chunks[i], pre, *encoder, parts[i].value);
-  });
-  if (parts.size() == 1) return std::move(parts[0].value);
+  std::vector<std::unique_ptr<Encoder>> encoders;
+  std::vector<Padded<std::vector<TokenId>>> parts;
+  const size_t count = EncodeParts(text, pre, make_encoder, vocab, threads, encoders, parts);
+  if (count == 1) return std::move(parts[0].value);
   size_t total = 0;
-  for (const auto& p : parts) total += p.value.size();
+  for (size_t i = 0; i < count; ++i) total += parts[i].value.size();
   std::vector<TokenId> ids = std::move(parts[0].value);
   ids.reserve(total);
-  for (size_t i = 1; i < parts.size(); ++i) ids.insert(ids.end(), parts[i].value.begin(), parts[i].value.end());
+  for (size_t i = 1; i < count; ++i) ids.insert(ids.end(), parts[i].value.begin(), parts[i].value.end());
   return ids;
 }
 

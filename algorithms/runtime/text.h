@@ -13,6 +13,7 @@
 #include "algorithms/core/pretokenizer.h"
 #include "algorithms/core/encoder.h"
 #include "algorithms/core/types.h"
+#include "algorithms/runtime/parallel.h"
 
 namespace bpe {
 
@@ -78,10 +79,19 @@ class StreamEncoder {
   std::string carry_;
   size_t scanned_ = 0;
   uint64_t bytes_ = 0;
-  std::vector<std::unique_ptr<Encoder>> encoders_;  // one per thread, made on first use
-  struct Part;
-  std::vector<Part> parts_;                          // each thread's ids of the current block
+  std::vector<std::unique_ptr<Encoder>> encoders_;      // one per thread, made on first use
+  std::vector<Padded<std::vector<TokenId>>> parts_;     // each thread's ids of the current block
 };
+
+// Splits text at safe boundaries into up to `threads` chunks and encodes chunk i with encoders[i]
+// (made from make_encoder where missing) into parts[i], on the worker pool; returns the number of
+// chunks. The vectors grow as needed and are kept, so a caller that keeps them reuses the encoders
+// (their caches) and the memory. One output vector per chunk, Padded (push_back writes the
+// vector's end pointer); part 0 reserves room for the whole text's ids (a third of its bytes covers
+// every vocabulary but the smallest ones), so EncodeText appends the others to it without moving it.
+size_t EncodeParts(std::string_view text, const PreTokenizer& pre, EncoderFactory make_encoder,
+                   const Vocabulary& vocab, int threads, std::vector<std::unique_ptr<Encoder>>& encoders,
+                   std::vector<Padded<std::vector<TokenId>>>& parts);
 
 // Encodes text: pre-tokenize, then encode each piece. With threads > 1 the text is split at safe
 // boundaries and each thread encodes one chunk with its own encoder instance; the result is
