@@ -3,13 +3,14 @@
 #include <cstdlib>
 
 #include "algorithms/formats/tiktoken.h"
+#include "cli/source_dir.h"
 
 namespace bpe::cli {
 
 std::vector<std::string> DefaultTiktokenSearchPath() {
   std::vector<std::string> dirs;
   if (const char* dir = std::getenv("BPEBENCH_TIKTOKEN_DIR"); dir && *dir) dirs.emplace_back(dir);
-  dirs.push_back(std::string(BPEBENCH_SOURCE_DIR) + "/harness/peers/node_modules/tiktoken/encoders");
+  dirs.push_back(SourceDir() + "/harness/peers/node_modules/tiktoken/encoders");
   return dirs;
 }
 

@@ -14,6 +14,7 @@
 
 #include "algorithms/core/error.h"
 #include "algorithms/runtime/file_io.h"
+#include "cli/source_dir.h"
 #include "corpora/sha256.h"
 
 extern char** environ;
@@ -136,13 +137,13 @@ uint64_t CorpusInfo::bytes() const {
 }
 
 std::string CorporaFolder() {
-  return EnvOr("BPEBENCH_CORPORA", (fs::path(BPEBENCH_SOURCE_DIR) / ".." / "shared" / "corpora")
+  return EnvOr("BPEBENCH_CORPORA", (fs::path(SourceDir()) / ".." / "shared" / "corpora")
                                        .lexically_normal()
                                        .string());
 }
-std::string BundledFolder() { return (fs::path(BPEBENCH_SOURCE_DIR) / "corpora" / "bundled").string(); }
+std::string BundledFolder() { return (fs::path(SourceDir()) / "corpora" / "bundled").string(); }
 std::string ManifestPath() {
-  return EnvOr("BPEBENCH_MANIFEST", (fs::path(BPEBENCH_SOURCE_DIR) / "corpora" / "manifest.tsv").string());
+  return EnvOr("BPEBENCH_MANIFEST", (fs::path(SourceDir()) / "corpora" / "manifest.tsv").string());
 }
 std::string CacheFolder() {
   const char* home = std::getenv("HOME");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "algorithms/runtime/parallel.h"
+#include "cli/source_dir.h"
 
 #include <unistd.h>
 
@@ -94,15 +95,15 @@ std::string CpuModel() {
 }
 
 std::string GitCommit() {
-  const std::string c = Run("git -C '" BPEBENCH_SOURCE_DIR "' rev-parse HEAD 2>/dev/null");
+  const std::string c = Run("git -C '" + SourceDir() + "' rev-parse HEAD 2>/dev/null");
   return c.empty() ? "unknown" : c;
 }
 
 // Changes under results/ do not count: a run writing into results/baseline/ would otherwise call
 // its own checkout dirty.
 bool GitDirty() {
-  return !Run("git -C '" BPEBENCH_SOURCE_DIR
-              "' status --porcelain --untracked-files=no -- . ':(exclude)results' 2>/dev/null")
+  return !Run("git -C '" + SourceDir() +
+              "' status --porcelain --untracked-files=no -- . ':(exclude)results' 2>/dev/null | head -c 1")
               .empty();
 }
 

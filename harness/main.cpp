@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <limits>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "cli/args.h"
 #include "cli/search_paths.h"
 #include "harness/context.h"
+#include "harness/counting.h"
 #include "harness/progress.h"
 #include "harness/sweep.h"
 #include "harness/sweep_internal.h"
@@ -82,6 +84,16 @@ options:
   --quick               a small sweep for CI: gutenberg5; vocab 1000,5000; 3 repetitions; min time 0.05 s;
                         budget 2 s; adversarial inputs of 1 and 16 KiB; piece lengths 16..1024
   --out FILE            write the JSON results to FILE (written as FILE.partial, renamed when done)
+  --measure WHAT        time (default) or instructions: each benchmark's measured region counted
+                        under Valgrind's Callgrind (the harness starts it) instead of timed; counters
+                        instructions, l1_misses, ll_misses, est_cycles (docs/benchmarking.md). Needs a
+                        build without AVX-512 (the `count` preset; scripts/bench --instructions).
+                        Its own defaults: gutenberg5, udhr59, zh_sanguo, python_stdlib, each sampled
+                        to 256 KiB (--sample-bytes); vocab 1000,5000 (classes 5000); 1 thread; no
+                        peers; no train_text rows (on one thread: count/ plus train/); the
+                        references (naive) left out; adversarial inputs of 1 and 2 KiB
+  --sample-bytes B      use B bytes of each corpus: 16 windows spread over it, cut at piece boundaries
+                        (default: the whole corpus; 262144 with --measure instructions)
 
 Ctrl-C (SIGINT) or SIGTERM stops the sweep after the benchmark being measured: what was measured is
 kept in a valid results file (the rest is listed as interrupted) and the exit status is 130. A
@@ -113,7 +125,7 @@ int Main(int argc, char** argv, const std::string& allocator) {
   const cli::Args args(std::vector<std::string>(argv + 1, argv + argc),
                        {"--corpora", "--corpus", "--vocab-sizes", "--class-vocab-sizes", "--class-threads", "--threads", "--pretokenizer",
                         "--budget", "--repetitions", "--min-time", "--adversarial-max", "--production-vocabs",
-                        "--algorithms", "--peer-dir", "--peer-timeout", "--out"},
+                        "--algorithms", "--peer-dir", "--peer-timeout", "--out", "--measure", "--sample-bytes"},
                        {"--quick", "--no-peers"}, "--benchmark_");
   if (args.help()) {
     std::fputs(kHelp, stdout);
@@ -121,6 +133,26 @@ int Main(int argc, char** argv, const std::string& allocator) {
   }
   if (!args.positional().empty()) Fail("unexpected argument '{}' (see --help)", args.positional()[0]);
   size_t adversarial_max = 1 << 20;
+  const std::string measure = args.Get("--measure", "time");
+  if (measure != "time" && measure != "instructions") Fail("--measure: '{}' is not time or instructions", measure);
+  const bool count = measure == "instructions";
+  if (count) {
+    // Returns only under Valgrind: this process otherwise waits for its counted copy and exits.
+    StartUnderValgrind(std::vector<std::string>(argv, argv + argc));
+    if (args.Has("--quick")) Fail("--quick is a wall-clock sweep; --measure instructions has its own small defaults");
+    s.corpora = {"gutenberg5", "udhr59", "zh_sanguo", "python_stdlib"};
+    s.vocab_sizes = {1000, 5000};
+    s.class_vocab_sizes = {5000};
+    s.threads = {1};
+    s.class_threads = {1};
+    s.repetitions = 1;
+    s.budget_s = std::numeric_limits<double>::infinity();  // what is counted must not depend on timing
+    s.sample_bytes = 256 << 10;
+    s.adversarial_bytes = {1 << 10, 2 << 10};  // rank is quadratic there by design: 16 KiB takes a minute
+    s.piece_bytes = {16, 64, 256, 1024};
+    s.count_references = false;
+    s.train_text = false;
+  }
   if (args.Has("--quick")) {  // explicit options below override these
     s.corpora = {"gutenberg5"};
     s.vocab_sizes = {1000, 5000};
@@ -130,7 +162,7 @@ int Main(int argc, char** argv, const std::string& allocator) {
     adversarial_max = 64 << 10;
     s.piece_bytes = {16, 64, 256, 1024};
   }
-  s.peers = !args.Has("--no-peers");
+  s.peers = !count && !args.Has("--no-peers");
   s.corpora = args.List("--corpora", s.corpora);
   const auto vocab_sizes = args.UintList("--vocab-sizes", {}, 256, 1u << 24);
   if (!vocab_sizes.empty()) s.vocab_sizes.assign(vocab_sizes.begin(), vocab_sizes.end());
@@ -143,6 +175,16 @@ int Main(int argc, char** argv, const std::string& allocator) {
   s.peer_timeout_s = args.Double("--peer-timeout", s.peer_timeout_s, 0.1);
   const auto threads = args.UintList("--threads", {}, 1, 256);
   if (!threads.empty()) s.threads.assign(threads.begin(), threads.end());
+  s.sample_bytes = args.Uint("--sample-bytes", s.sample_bytes, 0, kMaxSampleBytes);
+  if (count) {
+    // Callgrind runs one thread at a time: a multi-threaded count would measure its scheduler.
+    for (int t : s.threads) {
+      if (t != 1) Fail("--measure instructions counts one thread only (--threads 1)");
+    }
+    for (int t : s.class_threads) {
+      if (t != 1) Fail("--measure instructions counts one thread only (--class-threads 1)");
+    }
+  }
   s.pretokenizer = args.Get("--pretokenizer", s.pretokenizer);
   s.algorithms = args.List("--algorithms", s.algorithms);
   if (args.Get("--production-vocabs") == "none") {
@@ -161,7 +203,9 @@ int Main(int argc, char** argv, const std::string& allocator) {
   for (const std::string& dir : s.peer_dirs) {
     if (!std::filesystem::is_directory(dir)) Fail("--peer-dir {}: not a directory", dir);
   }
-  const std::vector<std::string> peers = PeerNames(s, nullptr);
+  // Not when counting: no peer is counted, and listing their folder would make the allocations
+  // before the benchmarks depend on what else lies in it (node_modules or not).
+  const std::vector<std::string> peers = count ? std::vector<std::string>{} : PeerNames(s, nullptr);
   for (const std::string& a : s.algorithms) {
     bool known = std::find(peers.begin(), peers.end(), a) != peers.end();
     for (const auto& t : Trainers()) known |= a == t.name;
@@ -186,7 +230,8 @@ int Main(int argc, char** argv, const std::string& allocator) {
   // Repetitions in random order across benchmarks: on a shared machine a slow spell then spreads
   // over all benchmarks instead of landing on every repetition of one (measured here: +58% on one
   // benchmark between two runs of one commit without it).
-  if (std::none_of(bench_args.begin(), bench_args.end(), [](const std::string& a) {
+  // Not when counting: one repetition each, in a fixed order.
+  if (!count && std::none_of(bench_args.begin(), bench_args.end(), [](const std::string& a) {
         return a.starts_with("--benchmark_enable_random_interleaving");
       })) {
     bench_args.push_back("--benchmark_enable_random_interleaving=true");
@@ -202,15 +247,20 @@ int Main(int argc, char** argv, const std::string& allocator) {
   if (benchmark::ReportUnrecognizedArguments(bench_argc, bench_argv.data())) return 2;
 
   AddBuildContext(allocator);
-  AddScalingContext(*std::max_element(s.threads.begin(), s.threads.end()));
+  if (count) {
+    EnableCounting();
+  } else {
+    AddScalingContext(*std::max_element(s.threads.begin(), s.threads.end()));
+  }
   Progress progress;
   const Plan plan = PrepareSweep(s, &progress);
   fmt::print(stderr, "{} benchmarks registered ({} skipped over the budget, {} mismatches)\n", plan.runs.size(),
              plan.skipped.size(), plan.failures.size());
   ProgressReporter reporter(progress);
-  progress.Start(plan);
+  progress.Start(plan, /*ticker=*/!count);
   std::signal(SIGINT, OnInterrupt);
   std::signal(SIGTERM, OnInterrupt);
+  StartInstrumentation();  // counting mode: the checks above ran uninstrumented
   benchmark::RunSpecifiedBenchmarks(&reporter);
   progress.Stop();
   FinishSweep();

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "algorithms/core/error.h"
+#include "cli/source_dir.h"
 
 #ifdef BPEBENCH_HAVE_SENTENCEPIECE
 #include <sentencepiece_processor.h>
@@ -126,6 +127,6 @@ std::unique_ptr<SentencePieceModel> SentencePieceTrain(std::string_view, uint32_
 
 // ---- plug-ins ----
 
-std::string PeersFolder() { return std::string(BPEBENCH_SOURCE_DIR) + "/harness/peers"; }
+std::string PeersFolder() { return SourceDir() + "/harness/peers"; }
 
 }  // namespace bpe::harness

@@ -25,7 +25,7 @@ void Progress::Checking(const std::string& name) {
   fmt::print(stderr, "[check {}, elapsed {:.0f} s] {} ...\n", checks_, Elapsed(start_), name);
 }
 
-void Progress::Start(const Plan& plan) {
+void Progress::Start(const Plan& plan, bool ticker) {
   {
     std::lock_guard lock(mu_);
     plan_ = &plan;
@@ -39,6 +39,7 @@ void Progress::Start(const Plan& plan) {
     fmt::print(stderr, "{} checks done in {:.0f} s; measuring {} benchmarks, {} repetitions, about {:.0f} s\n",
                checks_, checks_s_, plan.runs.size(), total_reps_, total_estimate_s_);
   }
+  if (!ticker) return;
   ticker_ = std::jthread([this](std::stop_token stop) {
     std::mutex mu;
     std::unique_lock lock(mu);

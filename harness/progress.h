@@ -23,7 +23,9 @@ class Progress : public ProgressSink {
  public:
   Progress() : start_(std::chrono::steady_clock::now()) {}
   void Checking(const std::string& name) override;
-  void Start(const Plan& plan);  // the checks are done; measuring begins
+  // The checks are done; measuring begins. `ticker`: a thread prints the status every 10 s (not when
+  // counting: Callgrind would count its work in whichever benchmark it woke up in).
+  void Start(const Plan& plan, bool ticker = true);
   void Running(size_t index) override;
   void RepetitionDone(size_t index) override;
   // A result reported under Google Benchmark's name (our name plus its suffixes).

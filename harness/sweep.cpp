@@ -28,6 +28,7 @@
 #include "algorithms/runtime/file_io.h"
 #include "corpora/corpus.h"
 #include "corpora/sha256.h"
+#include "harness/counting.h"
 
 namespace bpe::harness {
 
@@ -53,6 +54,18 @@ void RequestInterrupt() { interrupted.store(true, std::memory_order_relaxed); }
 namespace {
 
 constexpr uint64_t kMaxUserCorpusBytes = uint64_t{4} << 30;  // held in memory whole, as every corpus is
+
+// `bytes` of `text` (about): 16 windows at even spacing, each cut at safe piece boundaries, joined.
+std::string SampleText(std::string_view text, size_t bytes, const PreTokenizer& pre) {
+  constexpr size_t kWindows = 16;
+  std::string out;
+  for (size_t i = 0; i < kWindows; ++i) {
+    const size_t start = pre.SafeBoundary(text, text.size() / kWindows * i);
+    const size_t end = pre.SafeBoundary(text, std::min(text.size(), start + bytes / kWindows));
+    if (start < end) out.append(text.substr(start, end - start));
+  }
+  return out;
+}
 
 // A corpus from the manifest (checked against its sha256s), or the user's own text (--corpus PATH:
 // a file, or a folder whose files are joined in name order), with its sha256 in the results.
@@ -101,6 +114,11 @@ std::shared_ptr<CorpusData> LoadCorpus(const Settings& s, const std::string& nam
     c->text = LoadCorpusText(info);
     for (const auto& f : info.files) hashes.push_back(f.path + "=" + f.sha256);
   }
+  if (s.sample_bytes > 0 && c->text.size() > s.sample_bytes) {
+    const size_t whole = c->text.size();
+    c->text = SampleText(c->text, s.sample_bytes, pre);
+    hashes.push_back(fmt::format("(sampled: {} of {} bytes, 16 windows)", c->text.size(), whole));
+  }
   const std::string_view text = c->text;
   const size_t cut = pre.SafeBoundary(text, static_cast<size_t>(text.size() * (1 - s.held_out_fraction)));
   c->train = text.substr(0, cut);
@@ -108,7 +126,8 @@ std::shared_ptr<CorpusData> LoadCorpus(const Settings& s, const std::string& nam
   if (c->train.empty() || c->held_out.empty()) {
     Fail("corpus {} ({} bytes) is too small to split into training and held-out text", c->name, text.size());
   }
-  c->counts = CountWords(c->train, pre, static_cast<int>(std::thread::hardware_concurrency()));
+  // One thread when counting: threads would allocate in an order that differs from run to run.
+  c->counts = CountWords(c->train, pre, Counting() ? 1 : static_cast<int>(std::thread::hardware_concurrency()));
   benchmark::AddCustomContext("bpebench_corpus_" + c->name,
                               fmt::format("{}{} bytes ({} train, {} held out), {} distinct pieces; sha256 {}",
                                           user ? fmt::format("the user's text from {}: ", name) : "", text.size(),
@@ -129,7 +148,7 @@ void CountBenchmarks(Registrar& reg, const std::shared_ptr<CorpusData>& c) {
         continue;
       }
       reg.Add(name, secs, [c, &pre, t, pieces = one.size()](benchmark::State& st) {
-        for (auto _ : st) benchmark::DoNotOptimize(CountWords(c->train, pre, t).size());
+        for (auto _ : Measure(st)) benchmark::DoNotOptimize(CountWords(c->train, pre, t).size());
         st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->train.size()));
         st.counters["distinct_pieces"] = static_cast<double>(pieces);
       });
@@ -159,6 +178,8 @@ std::map<uint32_t, MergeList> TrainBenchmarks(const Settings& s, Registrar& reg,
     std::set<std::string_view> over_budget;
     for (const auto& t : Trainers()) {
       if (!s.Selected(t.name)) continue;
+      // Not measured (the counting sweep): the reference's merges up to its prefix vocab check the others.
+      if (t.name == kReferenceTrainer && !s.count_references && vocab > kReferencePrefixVocab) continue;
       const std::string name = fmt::format("train/{}/{}/vocab:{}/threads:1", t.name, c->name, vocab);
       Budget& budget = budgets[t.name];
       if (!budget.Allows(vocab - 256.0, 1.0, s.budget_s, fmt::format("to vocab {}", vocab))) {
@@ -200,7 +221,7 @@ std::map<uint32_t, MergeList> TrainBenchmarks(const Settings& s, Registrar& reg,
         auto t = info.make();
         TrainOptions options;
         options.vocab_size = vocab;
-        for (auto _ : st) benchmark::DoNotOptimize(t->Train(c->counts, options).merges.data());
+        for (auto _ : Measure(st)) benchmark::DoNotOptimize(t->Train(c->counts, options).merges.data());
         st.counters["merges"] = static_cast<double>(n);
         st.counters["merges_per_second"] =
             benchmark::Counter(static_cast<double>(n * st.iterations()), benchmark::Counter::kIsRate);
@@ -245,7 +266,7 @@ void TextTrainBenchmarks(const Settings& s, Registrar& reg, const std::shared_pt
           continue;
         }
         reg.Add(name, secs, [c, &pre, &tr, options, t, n = merges.size()](benchmark::State& st) {
-          for (auto _ : st) benchmark::DoNotOptimize(tr.make()->Train(CountWords(c->train, pre, t), options).merges.data());
+          for (auto _ : Measure(st)) benchmark::DoNotOptimize(tr.make()->Train(CountWords(c->train, pre, t), options).merges.data());
           st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->train.size()));
           st.counters["merges"] = static_cast<double>(n);
         });
@@ -265,7 +286,7 @@ void AddEncodeBenchmark(Registrar& reg, const std::string& name, double single_s
                         const PreTokenizer& pre, const EncoderInfo& e, std::shared_ptr<const Vocabulary> vocab, int t,
                         size_t tokens, std::vector<std::pair<std::string, double>> stats, std::string label) {
   reg.Add(name, single_s, [c, &pre, &e, vocab, t, tokens, stats, label](benchmark::State& st) {
-    for (auto _ : st) benchmark::DoNotOptimize(EncodeText(c->held_out, pre, e.make, *vocab, t).data());
+    for (auto _ : Measure(st)) benchmark::DoNotOptimize(EncodeText(c->held_out, pre, e.make, *vocab, t).data());
     st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->held_out.size()));
     st.counters["tokens_per_second"] =
         benchmark::Counter(static_cast<double>(tokens * st.iterations()), benchmark::Counter::kIsRate);
@@ -283,7 +304,7 @@ void AddEncodeBenchmark(Registrar& reg, const std::string& name, double single_s
     std::vector<TokenId> ids;
     ids.reserve(c->held_out.size() / 2);
     EncodeChunk(c->held_out, pre, *encoder, ids);
-    for (auto _ : st) {
+    for (auto _ : Measure(st)) {
       ids.clear();
       EncodeChunk(c->held_out, pre, *encoder, ids);
       benchmark::DoNotOptimize(ids.data());
@@ -514,7 +535,7 @@ void AdversarialBenchmarks(const Settings& s, Registrar& reg, const std::shared_
         reg.Add(name, secs, [&e, vocab, input](benchmark::State& st) {
           auto enc = e.make(*vocab);
           std::vector<TokenId> out;
-          for (auto _ : st) {
+          for (auto _ : Measure(st)) {
             out.clear();
             enc->EncodePiece(*input, out);
             benchmark::DoNotOptimize(out.data());
@@ -569,7 +590,7 @@ Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
     fmt::print(stderr, "checking corpus {} of {}: {}\n", i + 1, corpora.size(), c->name);
     CountBenchmarks(reg, c);
     const std::map<uint32_t, MergeList> models = TrainBenchmarks(s, reg, plan, c);
-    TextTrainBenchmarks(s, reg, c, pre, models);
+    if (s.train_text) TextTrainBenchmarks(s, reg, c, pre, models);
     EncodeBenchmarks(s, reg, c, pre, models);
     if (s.peers) PeerBenchmarks(s, reg, plan, c, pre, models);
     ProductionBenchmarks(s, reg, plan, c);

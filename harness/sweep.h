@@ -38,7 +38,17 @@ struct Settings {
     return algorithms.empty() || std::find(algorithms.begin(), algorithms.end(), name) != algorithms.end();
   }
   std::vector<size_t> piece_bytes = {8, 16, 32, 64, 128, 512, 2048};  // rank/heap crossover
+  // Use this many bytes of each corpus (0: all): 16 windows spread over it, cut at piece boundaries,
+  // so a sample of many-language text holds many of its languages.
+  size_t sample_bytes = 0;
+  // Register the reference algorithms' (naive) rows too; their outputs are the checks' reference
+  // either way. The counting sweep leaves them out: they are the specification, not tuned code.
+  bool count_references = true;
+  // The train_text rows (counting then training, on T threads). The counting sweep leaves them out:
+  // on one thread they are the count/ and train/ rows added up.
+  bool train_text = true;
 };
+inline constexpr size_t kMaxSampleBytes = size_t{1} << 32;
 
 struct Planned {
   std::string name;

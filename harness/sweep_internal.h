@@ -20,6 +20,8 @@
 #include "algorithms/core/pretokenizer.h"
 #include "algorithms/core/vocabulary.h"
 #include "algorithms/core/types.h"
+#include "algorithms/registry.h"
+#include "harness/counting.h"
 #include "harness/sweep.h"
 
 namespace bpe::harness {
@@ -86,6 +88,13 @@ class Registrar {
   // A benchmark timed here: Google Benchmark runs `fn`'s loop for the sweep's min time per repetition
   // (one iteration per repetition when a single run takes over a second).
   void Add(const std::string& name, double single_s, std::function<void(benchmark::State&)> fn) {
+    if (!s_.count_references && IsReference(name)) {
+      if (!references_noted_) {
+        plan_.notes.push_back("the reference algorithms (naive) are not measured (only their outputs serve as the check)");
+        references_noted_ = true;
+      }
+      return;
+    }
     Register(name, single_s, std::move(fn), false);
   }
   // A benchmark timed elsewhere (a peer's runner process, which repeats the work for the min time
@@ -117,13 +126,20 @@ class Registrar {
           }
           if (progress) progress->Running(index);
           const auto start = std::chrono::steady_clock::now();
+          if (Counting()) ArenaBegin();
           fn(st);
+          if (Counting()) ArenaEnd();
           // Google Benchmark calls the function more than once per repetition while it finds the
           // iteration count for the min time: only a call that lasted the min time ended one.
           const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
           if (progress && (fixed || took >= 0.9 * min_time)) progress->RepetitionDone(index);
         });
     b->Unit(benchmark::kMillisecond)->DisplayAggregatesOnly(true);
+    if (Counting()) {  // counting.h: one iteration that warms the simulated caches, one counted
+      b->Iterations(kCountingIterations)->Repetitions(1);
+      plan_.runs.push_back({name, kCountingIterations * single_s * 50, 1});  // Callgrind: about 50x
+      return;
+    }
     int reps = s_.repetitions;
     if (single_s > 1.0) reps = std::min(reps, 3);  // slow: fewer repetitions
     if (timed_elsewhere) {
@@ -149,9 +165,18 @@ class Registrar {
     plan_.runs.push_back({name, 0, 1});
   }
 
+  // kind/algorithm/...: the algorithm is naive (both references' name), warm or not.
+  static bool IsReference(const std::string& name) {
+    const size_t a = name.find('/');
+    if (a == std::string::npos) return false;
+    const std::string_view algorithm = std::string_view(name).substr(a + 1, name.find_first_of("/:", a + 1) - a - 1);
+    return algorithm == kReferenceTrainer || algorithm == kReferenceEncoder;
+  }
+
   const Settings& s_;
   Plan& plan_;
   ProgressSink* progress_;
+  bool references_noted_ = false;
 };
 
 // Prints "check NAME ..." and counts it for the progress display (checks run before the benchmarks).

@@ -107,6 +107,135 @@ PEER_TIMES = {
 }
 
 
+def fake_counts(counts, **context):
+    """A counting sweep's results: name -> (instructions, l1_misses, ll_misses)."""
+    benchmarks = []
+    for name, (ir, l1, ll) in counts.items():
+        benchmarks.append({"name": name + "/iterations:2/repeats:1", "run_type": "iteration", "iterations": 2,
+                           "real_time": 1.0, "time_unit": "ms", "instructions": ir, "l1_misses": l1,
+                           "ll_misses": ll, "est_cycles": ir + 10 * l1 + 100 * ll})
+    ctx = {"bpebench_measure": "instructions", "bpebench_git_commit": "0" * 40, "bpebench_cpu_model": "test CPU"}
+    ctx.update(context)
+    return {"context": ctx, "benchmarks": benchmarks}
+
+
+class CompareInstructions(unittest.TestCase):
+    COUNTS = {"encode/heap/c/vocab:1000/threads:1": (10_000_000, 50_000, 100),
+              "encode/rank/c/vocab:1000/threads:1": (8_000_000, 40_000, 0),
+              "piece/rank/letters/bytes:64": (12_000, 20, 0)}
+
+    def gate(self, old, new, extra=()):
+        return Compare.run_compare(self, old, new, extra=["--instructions", *extra])
+
+    def changed(self, name, ir=1.0, l1=1.0, ll=1.0):
+        counts = dict(self.COUNTS)
+        a, b, c = counts[name]
+        counts[name] = (round(a * ir), round(b * l1), round(c * ll))
+        return counts
+
+    def test_unchanged_counts_pass(self):
+        r = self.gate(fake_counts(self.COUNTS), fake_counts(self.COUNTS))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("gate passed", r.stdout)
+
+    def test_three_percent_more_instructions_fail_naming_the_benchmark_and_counts(self):
+        r = self.gate(fake_counts(self.COUNTS), fake_counts(self.changed("encode/heap/c/vocab:1000/threads:1", ir=1.03)))
+        self.assertEqual(r.returncode, 1, r.stdout)
+        failed = r.stdout.split("gate FAILED", 1)[1]
+        self.assertIn("encode/heap/c/vocab:1000/threads:1: est_cycles", failed)
+        self.assertIn("instructions 10,000,000 -> 10,300,000 (+3.00%)", failed)
+        self.assertNotIn("encode/rank", failed)
+        self.assertEqual(self.gate(fake_counts(self.COUNTS), fake_counts(self.changed(
+            "encode/heap/c/vocab:1000/threads:1", ir=1.03)), extra=["--report-only"]).returncode, 0)
+
+    def test_growth_under_the_threshold_passes(self):
+        r = self.gate(fake_counts(self.COUNTS), fake_counts(self.changed("encode/heap/c/vocab:1000/threads:1", ir=1.015)))
+        self.assertEqual(r.returncode, 0, r.stdout)
+        r = self.gate(fake_counts(self.COUNTS), fake_counts(self.changed("encode/heap/c/vocab:1000/threads:1", ir=1.015)),
+                      extra=["--threshold", "0.01"])
+        self.assertEqual(r.returncode, 1, r.stdout)
+
+    def test_cache_misses_alone_fail_through_est_cycles_where_there_are_enough_of_them(self):
+        # 50,000 -> 75,000 L1 misses: est_cycles +2.2%, the same instructions.
+        r = self.gate(fake_counts(self.COUNTS), fake_counts(self.changed("encode/heap/c/vocab:1000/threads:1", l1=1.5)))
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("REGRESSION (est_cycles)", r.stdout)
+        # 20 -> 60 L1 misses on a tiny benchmark: +3.3% est_cycles, judged on instructions only.
+        r = self.gate(fake_counts(self.COUNTS), fake_counts(self.changed("piece/rank/letters/bytes:64", l1=3.0)))
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("(instructions only)", r.stdout)
+
+    def test_a_benchmark_missing_or_failed_in_new_fails_the_gate(self):
+        fewer = dict(self.COUNTS)
+        del fewer["encode/rank/c/vocab:1000/threads:1"]
+        r = self.gate(fake_counts(self.COUNTS), fake_counts(fewer))
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("encode/rank/c/vocab:1000/threads:1: not counted in NEW", r.stdout)
+        broken = fake_counts(self.COUNTS)
+        broken["benchmarks"][1] = {"name": broken["benchmarks"][1]["name"], "error_occurred": True,
+                                   "error_message": "Callgrind wrote no dump"}
+        r = self.gate(fake_counts(self.COUNTS), broken)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("failed to count in NEW", r.stdout)
+        # A benchmark only in NEW is listed, not judged.
+        more = dict(self.COUNTS, **{"encode/cached/c/vocab:1000/threads:1": (1, 1, 1)})
+        r = self.gate(fake_counts(self.COUNTS), fake_counts(more))
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("new (no baseline)", r.stdout)
+
+    def test_timed_and_counted_files_are_not_mixed(self):
+        timed = fake_results({"encode/heap/c/vocab:1000/threads:1": 10.0}, 1)
+        r = self.gate(timed, fake_counts(self.COUNTS))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not from the counting sweep", r.stderr)
+        r = Compare.run_compare(self, fake_counts(self.COUNTS), fake_counts(self.COUNTS))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("use --instructions", r.stderr)
+
+
+FAKE_HARNESS = """#!/usr/bin/python3
+# Writes a results file (--out) for the benchmarks --benchmark_filter names, at the times in TIMES.
+import json, re, sys
+sys.path.insert(0, {tests!r})
+from scripts_test import fake_results
+args = sys.argv[1:]
+regex = next(a.split("=", 1)[1] for a in args if a.startswith("--benchmark_filter="))
+out = args[args.index("--out") + 1]
+times = {times!r}
+with open(out, "w") as f:
+    json.dump(fake_results({{k: v for k, v in times.items() if re.search(regex, k)}}, 7), f)
+"""
+
+
+class CompareRerun(unittest.TestCase):
+    TIMES = Compare.TIMES
+    HEAP = "encode/heap/c/vocab:1000/threads:1"
+
+    def run_with_rerun(self, new_times, rerun_times):
+        with tempfile.TemporaryDirectory() as d:
+            harness = os.path.join(d, "fake_harness")
+            with open(harness, "w") as f:
+                f.write(FAKE_HARNESS.format(tests=os.path.dirname(os.path.abspath(__file__)), times=rerun_times))
+            os.chmod(harness, 0o755)
+            return Compare.run_compare(self, fake_results(self.TIMES, 1), fake_results(new_times, 2),
+                                       extra=["--rerun", harness + " --quick"])
+
+    def test_a_flag_the_second_run_does_not_confirm_is_not_a_regression(self):
+        slower = dict(self.TIMES, **{self.HEAP: 13.0})
+        r = self.run_with_rerun(slower, self.TIMES)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("not confirmed", r.stdout)
+        self.assertIn("1 flagged, measured again: 0 confirmed", r.stdout)
+
+    def test_a_flag_the_second_run_confirms_is_a_regression(self):
+        slower = dict(self.TIMES, **{self.HEAP: 13.0})
+        r = self.run_with_rerun(slower, slower)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        lines = [l for l in r.stdout.splitlines() if "REGRESSION" in l]
+        self.assertEqual(len(lines), 1, r.stdout)
+        self.assertIn(self.HEAP, lines[0])
+
+
 def run_script(script, data, folder):
     """Writes `data` as folder/r.json and runs scripts/<script> on it."""
     path = os.path.join(folder, "r.json")
