@@ -3,8 +3,8 @@
 
 Two scratch copies of the tree are built with the `count` preset in other folders: one as it is, one
 with about 3% more work injected into the `cached` encoder's hot path (a few instructions per cache
-hit). The counting sweep (a small one: the linked trainer and the cached encoder) then runs on the
-given harness, built here, and on both copies:
+hit). The counting sweep (a small one: the linked trainer and the cached encoder on gutenberg5) then
+runs on the given harness, built here, and on both copies:
   - the same commit built in two folders counts the same: instructions within 0.1% on every
     benchmark, est_cycles within 0.1% wherever the simulated cache misses are not a handful;
   - the gate passes between them (no injection);
@@ -23,8 +23,8 @@ import unittest
 
 HARNESS = os.path.abspath(sys.argv.pop(1) if len(sys.argv) > 1 else "build/count/bpebench_harness")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ARGS = ["--measure", "instructions", "--algorithms", "linked,cached", "--corpora", "gutenberg5,zh_sanguo",
-        "--production-vocabs", "cl100k_base"]
+ARGS = ["--measure", "instructions", "--algorithms", "linked,cached", "--corpora", "gutenberg5",
+        "--production-vocabs", "none"]
 TARGET = os.path.join("algorithms", "encoders", "cached.cpp")
 INJECT_AFTER = "        ++hits_;\n"
 # 12 instructions per cache hit: +2.9% instructions for the warm encoder on gutenberg5 at vocab 1000
@@ -116,7 +116,7 @@ class Gate(unittest.TestCase):
     def test_the_same_commit_in_two_folders_counts_the_same(self):
         here, clean = self.counts["here"], self.counts["clean"]
         self.assertEqual(sorted(here), sorted(clean))
-        self.assertGreater(len(here), 30)
+        self.assertGreater(len(here), 15)
         held_to_est = 0
         for name in here:
             a, b = here[name], clean[name]
@@ -125,7 +125,7 @@ class Gate(unittest.TestCase):
             if a["l1_misses"] >= MIN_MISSES_FOR_EST:
                 held_to_est += 1
                 self.assertLessEqual(abs(b["est_cycles"] / a["est_cycles"] - 1), 0.001, name)
-        self.assertGreater(held_to_est, 15)
+        self.assertGreater(held_to_est, 8)
 
     def test_the_gate_passes_without_the_injection(self):
         r = compare(self.files["here"], self.files["clean"])

@@ -37,6 +37,15 @@ namespace bpe::test {
 // Whether this is a CI run ($CI set to anything but "" or "false").
 bool InCi();
 
+// How many times smaller the heaviest randomized and whole-corpus reference checks run under
+// AddressSanitizer or ThreadSanitizer (4; else 1). The sanitizers look for memory and thread errors,
+// which a quarter of the cases reach; the release preset runs every case (scripts/test step 4).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr int kSanitizerDivisor = 4;
+#else
+inline constexpr int kSanitizerDivisor = 1;
+#endif
+
 // Every corpus in the manifest except the big packed one (its slice is taken separately).
 std::vector<std::string> SmallCorpusNames();
 // Those of `names` that can be loaded here.

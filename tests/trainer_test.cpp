@@ -147,7 +147,7 @@ TEST_P(TrainerTest, MatchesReferenceOnEveryCorpus) {
   names.push_back("gutenberg93");
   for (const auto& name : test::PresentCorpora(names)) {
     SCOPED_TRACE(name);
-    ExpectSameAsReference(Count(test::CorpusSlice(name, 300'000), "gpt2"), 1000);
+    ExpectSameAsReference(Count(test::CorpusSlice(name, 300'000 / test::kSanitizerDivisor), "gpt2"), 1000);
   }
   BPEBENCH_REQUIRE_CORPORA(names);  // the corpora present passed; the others were not checked
 }
@@ -191,7 +191,7 @@ TEST_P(TrainerTest, MatchesReferenceOnTieAndRunHeavyInputs) {
 
 TEST_P(TrainerTest, MatchesReferenceOnThousandsOfSmallRandomCorpora) {
   std::mt19937_64 rng(20261123);
-  for (int round = 0; round < 2000; ++round) {
+  for (int round = 0; round < 2000 / test::kSanitizerDivisor; ++round) {
     const std::string alphabet = std::string("abcd").substr(0, 1 + rng() % 4);
     WordCounts counts;
     const int words = 1 + static_cast<int>(rng() % 12);
