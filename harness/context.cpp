@@ -20,9 +20,8 @@
 #include <unistd.h>
 
 namespace bpe::harness {
-namespace {
 
-std::string Run(const std::string& command) {
+std::string CommandOutput(const std::string& command) {
   std::string out;
   if (std::FILE* p = ::popen(command.c_str(), "r")) {
     std::array<char, 256> buf;
@@ -32,6 +31,8 @@ std::string Run(const std::string& command) {
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
 }
+
+namespace {
 
 // The scaling probe's kernels. Each does `n` steps and returns something that depends on all of
 // them, so the compiler keeps the work.
@@ -95,14 +96,14 @@ std::string CpuModel() {
 }
 
 std::string GitCommit() {
-  const std::string c = Run("git -C '" + SourceDir() + "' rev-parse HEAD 2>/dev/null");
+  const std::string c = CommandOutput("git -C '" + SourceDir() + "' rev-parse HEAD 2>/dev/null");
   return c.empty() ? "unknown" : c;
 }
 
 // Changes under results/ do not count: a run writing into results/baseline/ would otherwise call
 // its own checkout dirty.
 bool GitDirty() {
-  return !Run("git -C '" + SourceDir() +
+  return !CommandOutput("git -C '" + SourceDir() +
               "' status --porcelain --untracked-files=no -- . ':(exclude)results' 2>/dev/null | head -c 1")
               .empty();
 }

@@ -5,6 +5,10 @@
 
 namespace bpe::harness {
 
+// What `command` (run by the shell) prints on stdout, trailing newlines and spaces removed; "" when
+// it cannot be started.
+std::string CommandOutput(const std::string& command);
+
 std::string CpuModel();
 std::string GitCommit();  // "unknown" outside a git checkout
 bool GitDirty();

@@ -25,6 +25,7 @@
 #include "cli/search_paths.h"
 #include "cli/source_dir.h"
 #include "corpora/corpus.h"
+#include "harness/context.h"
 
 namespace bpe::harness {
 namespace {
@@ -48,17 +49,6 @@ bool OnValgrind() {
 #else
   return false;
 #endif
-}
-
-std::string CommandOutput(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    ::pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
 }
 
 struct Counts {

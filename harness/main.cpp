@@ -137,8 +137,6 @@ int Main(int argc, char** argv, const std::string& allocator) {
   if (measure != "time" && measure != "instructions") Fail("--measure: '{}' is not time or instructions", measure);
   const bool count = measure == "instructions";
   if (count) {
-    // Returns only under Valgrind: this process otherwise waits for its counted copy and exits.
-    StartUnderValgrind(std::vector<std::string>(argv, argv + argc));
     if (args.Has("--quick")) Fail("--quick is a wall-clock sweep; --measure instructions has its own small defaults");
     s.corpora = {"gutenberg5", "udhr59", "zh_sanguo", "python_stdlib"};
     s.vocab_sizes = {1000, 5000};
@@ -211,6 +209,11 @@ int Main(int argc, char** argv, const std::string& allocator) {
     for (const auto& t : Trainers()) known |= a == t.name;
     for (const auto& e : Encoders()) known |= a == e.name;
     if (!known) Fail("--algorithms: unknown algorithm '{}' (bpebench list names ours; peers: {})", a, fmt::join(peers, ", "));
+  }
+  if (count) {
+    // The options are valid: from here on this process waits for its counted copy under Valgrind
+    // and exits with its status; the call returns only in that copy.
+    StartUnderValgrind(std::vector<std::string>(argv, argv + argc));
   }
   std::sort(s.vocab_sizes.begin(), s.vocab_sizes.end());
   std::erase_if(s.adversarial_bytes, [&](size_t b) { return b > adversarial_max; });
