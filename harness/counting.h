@@ -36,9 +36,10 @@ bool Counting();
 // the harness's options (StartUnderValgrind sets them); adds Valgrind's version, its options and the
 // estimated-cycles formula to the results' context.
 void EnableCounting();
-// Replaces this process by `valgrind --tool=callgrind ... <this program> <args>` (args as given,
-// the program's own path first) when it is not already under Valgrind; returns if it is. Fails with
-// a clear message when valgrind is missing, or when this build uses instructions Valgrind 3.19 cannot
+// Outside Valgrind: runs `valgrind --tool=callgrind ... <this program> <args>` in a fixed-length
+// temporary folder with a fixed environment (counting.cpp says why), waits for it, copies its
+// results to --out and exits with its status. Under Valgrind (that copy): returns. Fails with a
+// clear message when valgrind is missing, or when this build uses instructions Valgrind 3.19 cannot
 // decode (AVX-512: build the `count` preset, as scripts/bench --instructions does).
 void StartUnderValgrind(const std::vector<std::string>& args);
 // Called once before the first benchmark: instrumentation on (the checks before ran uninstrumented).

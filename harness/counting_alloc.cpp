@@ -7,9 +7,10 @@
 // simulation differed by up to 4%. So while a benchmark function runs (its setup, the iteration that
 // warms the simulated caches and the counted one), allocations come from an arena at a fixed address
 // that is emptied when the next benchmark function starts: the benchmark's memory and its addresses
-// are the same in every run, whatever came before. Everything else goes to glibc. A benchmark's allocations must not outlive it
-// (Google Benchmark copies its counters before the next one starts); tables built lazily on first
-// use were built by the checks, which run every algorithm before the benchmarks, on glibc.
+// are the same in every run, whatever came before. Everything else goes to glibc. A benchmark's
+// allocations must not outlive it (Google Benchmark copies its counters before the next one
+// starts); tables built lazily on first use were built by the checks, which run every algorithm
+// before the benchmarks, on glibc.
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sys/mman.h>
