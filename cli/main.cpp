@@ -27,6 +27,7 @@
 #include "algorithms/runtime/text.h"
 #include "algorithms/pretokenizers/unicode.h"
 #include "cli/args.h"
+#include "cli/input.h"
 #include "cli/search_paths.h"
 #include "corpora/corpus.h"
 
@@ -55,8 +56,6 @@ namespace {
 
 constexpr uint64_t kMaxVocab = uint64_t{1} << 24;
 constexpr uint64_t kMaxThreads = 256;
-// Training input is read and counted in blocks of this size: memory holds one block, not the text.
-constexpr size_t kReadBlock = size_t{16} << 20;
 
 int DefaultThreads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
@@ -119,7 +118,8 @@ writes them as a table: a header line, then one line per piece, "piece<TAB>count
 pieces' bytes (control bytes, '\' and bytes that are not UTF-8 escaped; see docs/formats.md).
 `bpebench train --counts T1 T2 ...` sums tables and trains on them: the same model, byte for byte,
 as training on the text whose shards they count, when each shard ends where a piece ends (at a
-newline followed by a letter, say). Input streams in 16 MiB blocks, so memory holds the table.
+newline between a line of text and one that starts with a letter, say; not after a blank line:
+docs/formats.md). Input streams in 16 MiB blocks, so memory holds the table.
 
 options:
   --output TABLE       where to write it (written to a temporary file and renamed; - is standard
@@ -195,54 +195,6 @@ train --help for what --output accepts) or to standard output (no --output, or -
                 tokens have the same bytes (HF maps a token string to one id); both are errors.
 )";
 
-// Text input must be UTF-8 without NUL bytes unless --binary: a binary file passed by mistake
-// should not silently become a tokenizer. The file may arrive in blocks: a UTF-8 sequence cut by a
-// block boundary is held back (at most 3 bytes) and checked with the next block; offsets count from
-// the start of the file.
-class StreamCheck {
- public:
-  StreamCheck(std::string source, bool binary) : source_(std::move(source)), binary_(binary) {}
-  void Add(std::string_view block) {
-    if (binary_) return;
-    const uint64_t base = offset_ - held_.size();  // offset of block[0] once held_ is put in front
-    offset_ += block.size();
-    std::string joined;
-    if (!held_.empty()) {
-      joined = held_ + std::string(block);
-      block = joined;
-    }
-    size_t end = block.size();
-    // A lead byte near the end whose continuation bytes have not arrived yet.
-    for (size_t back = 1; back <= 3 && back <= block.size(); ++back) {
-      const auto b = static_cast<uint8_t>(block[block.size() - back]);
-      if ((b & 0xC0) == 0x80) continue;
-      const size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
-      if (need > back) end = block.size() - back;
-      break;
-    }
-    if (const void* nul = std::memchr(block.data(), 0, block.size())) {
-      Fail("{}: looks like a binary file (NUL byte at offset {}); use --binary to accept it", source_,
-           base + (static_cast<const char*>(nul) - block.data()));
-    }
-    if (size_t bad = unicode::FirstInvalidUtf8(block.substr(0, end)); bad < end) {
-      Fail("{}: invalid UTF-8 at byte offset {}; use --binary to accept it", source_, base + bad);
-    }
-    held_ = std::string(block.substr(end));
-  }
-  void Finish() {
-    if (!binary_ && !held_.empty()) {
-      Fail("{}: invalid UTF-8 at byte offset {}; use --binary to accept it", source_,
-           offset_ - held_.size());
-    }
-  }
-
- private:
-  std::string source_;
-  bool binary_;
-  std::string held_;     // the start of a UTF-8 sequence cut by the end of the last block
-  uint64_t offset_ = 0;  // bytes of the file seen so far
-};
-
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
@@ -279,18 +231,12 @@ WordCounts CountInput(const Args& args, const PreTokenizer& pre, int threads, ui
     counter.Add(LoadCorpusText(args.Get("--corpus")));  // checked against its sha256
   } else {
     double last_report = 0;
-    for (const std::string& f : args.positional()) {
-      StreamCheck check(f == "-" ? "standard input" : f, args.Has("--binary"));
-      ReadFileInBlocks(f, kReadBlock, [&](std::string_view block) {
-        check.Add(block);
-        counter.Add(block);
-        if (const double t = Seconds(start); t - last_report >= 2) {
-          last_report = t;
-          fmt::print(stderr, "count: {:.0f} MB read, {:.1f} s\n", counter.bytes_seen() / 1e6, t);
-        }
-      });
-      check.Finish();
-    }
+    CountFiles(args.positional(), args.Has("--binary"), counter, [&] {
+      if (const double t = Seconds(start); t - last_report >= 2) {
+        last_report = t;
+        fmt::print(stderr, "count: {:.0f} MB read, {:.1f} s\n", counter.bytes_seen() / 1e6, t);
+      }
+    });
   }
   *input_bytes = counter.bytes_seen();
   if (*input_bytes == 0) Fail("the input is empty: nothing to {}", purpose);

@@ -325,9 +325,10 @@ void StreamEncoder::EncodePrefix(size_t end) {
   bytes_ += end;
 }
 
-void WordCounter::CountPrefix(size_t end) {
-  const std::string_view text(carry_.data(), end);
-  for (const Padded<PieceTable>& part : CountParallel(text, pre_, threads_)) {
+// Adds per-thread tables of views into the text to the counter's table, which owns its pieces.
+template <typename Tables>
+void WordCounter::Absorb(const Tables& tables) {
+  for (const auto& part : tables) {
     for (const auto& [piece, count] : part.value) {
       if (auto it = table_.find(piece); it != table_.end()) {
         it->second += count;
@@ -336,7 +337,32 @@ void WordCounter::CountPrefix(size_t end) {
       }
     }
   }
+}
+
+void WordCounter::CountPrefix(size_t end) {
+  Absorb(CountParallel(std::string_view(carry_.data(), end), pre_, threads_));
   offset_ += end;
+}
+
+void WordCounter::AddDocuments(std::span<const std::string_view> documents) {
+  if (!carry_.empty()) CountPrefix(carry_.size());
+  carry_.clear();
+  scanned_ = 0;
+  // Documents are taken in turn by the threads (kChunksPerThread's reasoning: a slow one takes
+  // fewer), in runs of a few so that the shared counter is not touched per short document.
+  const size_t workers = std::min(static_cast<size_t>(threads_), std::max<size_t>(documents.size() / 16, 1));
+  std::vector<Padded<PieceTable>> tables(workers);
+  std::atomic<size_t> next{0};
+  constexpr size_t kRun = 16;
+  RunParallel(workers, [&](size_t t) {
+    for (size_t i; (i = next.fetch_add(kRun, std::memory_order_relaxed)) < documents.size();) {
+      for (size_t j = i; j < std::min(i + kRun, documents.size()); ++j) {
+        if (!documents[j].empty()) CountChunk(documents[j], pre_, tables[t].value);
+      }
+    }
+  });
+  Absorb(tables);
+  for (std::string_view d : documents) offset_ += d.size();
 }
 
 WordCounts WordCounter::Finish() {

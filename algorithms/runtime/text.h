@@ -37,12 +37,18 @@ class WordCounter {
   WordCounter(const PreTokenizer& pre, int threads);
 
   void Add(std::string_view bytes);
+  // Counts each of `documents` as a whole text of its own (pieces end where a document ends, as
+  // HF's train_from_iterator and sentencepiece treat their sentences), after ending the text given
+  // to Add so far. Spread over the threads by document; the views need live only during the call.
+  void AddDocuments(std::span<const std::string_view> documents);
   // Counts what is left and returns the counts, sorted by bytes.
   WordCounts Finish();
   uint64_t bytes_seen() const { return offset_ + carry_.size(); }
 
  private:
   void CountPrefix(size_t end);
+  template <typename Tables>
+  void Absorb(const Tables& tables);
 
   const PreTokenizer& pre_;
   int threads_;
