@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <span>
+#include <vector>
 
 #include "algorithms/core/error.h"
 #include "algorithms/formats/counts.h"
@@ -58,6 +60,41 @@ TEST(Counts, SummedTablesEqualTheCountsOfTheJoinedText) {
     FAIL() << "no overflow error";
   } catch (const Error& e) {
     EXPECT_NE(e.message().find("passes 2^64"), std::string::npos) << e.message();
+  }
+}
+
+// WordCounter::AddDocuments (the Python module's iterables): each document is a text of its own, so
+// the counts are the sum of each document's counts; text streamed before and after them is cut
+// where the documents start and resumes after.
+TEST(Counts, DocumentsAreCountedEachAsAWholeText) {
+  const std::string text = test::CorpusSlice("gutenberg5", 200'000);
+  std::vector<std::string> docs;
+  for (size_t at = 1000, n = 1; at + n < text.size() && docs.size() < 150; at += n + 7, n = n * 3 % 2000 + 1) {
+    docs.push_back(text.substr(at, n));  // cut anywhere: inside words, after spaces, at newlines
+  }
+  docs.insert(docs.begin() + 5, "");
+  docs.push_back("  \n\n  x");
+  const std::string before = text.substr(0, 999) + "\n\n", after = "\n\n  " + text.substr(500, 3000);
+  for (const PreTokenizerInfo& info : PreTokenizers()) {
+    const PreTokenizer& pre = info.get();
+    std::vector<WordCounts> parts = {CountWords(before, pre), CountWords(after, pre)};
+    for (const std::string& d : docs) parts.push_back(CountWords(d, pre));
+    std::vector<const WordCounts*> views;
+    for (const WordCounts& p : parts) views.push_back(&p);
+    const WordCounts expected = SumCounts(views);
+    for (int threads : {1, 3}) {
+      WordCounter counter(pre, threads);
+      counter.Add(before.substr(0, 400));
+      counter.Add(before.substr(400));
+      std::vector<std::string_view> views_of_docs(docs.begin(), docs.end());
+      counter.AddDocuments(std::span(views_of_docs).first(70));
+      counter.AddDocuments(std::span(views_of_docs).subspan(70));
+      counter.Add(after);
+      uint64_t bytes = before.size() + after.size();
+      for (const std::string& d : docs) bytes += d.size();
+      EXPECT_EQ(counter.bytes_seen(), bytes) << info.name;
+      EXPECT_EQ(counter.Finish(), expected) << info.name << ", threads " << threads;
+    }
   }
 }
 
