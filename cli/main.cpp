@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <bit>
+#include <cctype>
+#include <charconv>
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
@@ -30,6 +32,7 @@
 #include "cli/input.h"
 #include "cli/search_paths.h"
 #include "corpora/corpus.h"
+#include "corpora/synthetic.h"
 
 namespace bpe::cli {
 
@@ -70,7 +73,7 @@ commands:
   encode    turn text into token ids with a model
   decode    turn token ids back into the original bytes
   export    write a model in another tool's format (HuggingFace tokenizer.json)
-  corpus    write a corpus's text (checked against its sha256) to standard output
+  corpus    write a corpus's text (checked against its sha256), or synthetic web-like text
 
 Every trainer produces the identical merge list and every encoder the identical ids (canonical
 BPE: ties go to the smallest (left id, right id) pair; byte-level, ids 0..255 are the bytes).
@@ -108,7 +111,9 @@ Input files (and standard input) are read in 16 MiB blocks and counted as they s
 memory holds the distinct pieces, not the text; a piece longer than a block (a line without
 newlines under `none`, say) is held whole. Progress goes to stderr when training takes longer than
 a second, then a final summary line with the time, input size, distinct pieces and peak RSS.
-Ctrl-C leaves no partial model file behind (nor a temporary one).
+Ctrl-C leaves no partial model file behind (nor a temporary one). The summary gives the time of
+each phase (counting, the trainer building its tables, the merge loop) and the peak RSS per distinct
+piece.
 )";
 
 constexpr const char* kCountHelp = R"(usage: bpebench count --output TABLE [options] (FILE... | --corpus NAME)
@@ -176,10 +181,29 @@ prepared through the same cache as encode's.
 )";
 
 constexpr const char* kCorpusHelp = R"(usage: bpebench corpus NAME
+       bpebench corpus --synthetic --bytes SIZE [options]
 
 Writes the text of corpus NAME from corpora/manifest.tsv (its files joined, each checked against
 its sha256; packed ones unpacked once into the cache) to standard output, for tools and scripts
-that want the file itself (scripts/train-1gb builds its 1 GB input this way).
+that want the file itself.
+
+With --synthetic, writes text with the statistics of web text at any size instead: Zipf-distributed
+word frequencies over many word types, so distinct words keep growing with the size (Heaps' law),
+and words whose letters follow the default corpus's letter statistics. The same options give the
+same bytes on any machine and thread count. For measuring training at scale (scripts/train-scale);
+the model is in docs/benchmarking.md#synthetic-text.
+
+options (--synthetic):
+  --bytes SIZE         how much text: a number of bytes, or with K, M, G or T (10^3 .. 10^12);
+                       cut at a character boundary (up to 3 bytes fewer)
+  --seed N             the random seed (default: 1)
+  --types N            word types to draw from (default: 50000000)
+  --zipf S             Zipf exponent of the word frequencies, 1.0001..4 (default: 1.07)
+  --scripts LIST       latin, cyrillic, greek, comma-separated: each word type in one of them
+                       (default: latin)
+  --threads T          threads making the text (default: hardware threads)
+  --output FILE        write there instead of standard output (atomically: a temporary file renamed
+                       into place when complete)
 )";
 
 constexpr const char* kExportHelp = R"(usage: bpebench export --model MODEL --format hf [--output FILE]
@@ -305,6 +329,7 @@ int Train(const Args& args) {
     counts = CountInput(args, FindPreTokenizer(pretokenizer).get(), options.threads, &input_bytes, "train on");
   }
 
+  const double counting_s = Seconds(start);
   double last_report = 0;
   options.progress = [&](const TrainProgress& p) {
     const double t = Seconds(start);
@@ -315,10 +340,18 @@ int Train(const Args& args) {
   };
   TrainResult result = trainer.make()->Train(counts, options);
   output.Write(SerializeModel({pretokenizer, result.merges}));
-  fmt::print(stderr, "trained {} merges (vocabulary {}) with {} in {:.3f} s from {} bytes{}, {} distinct pieces, "
-             "peak RSS {:.0f} MB; stopped: {}; wrote {}\n",
-             result.merges.size(), kByteAlphabet + result.merges.size(), trainer.name, Seconds(start),
-             input_bytes, args.Has("--counts") ? " of count tables" : "", counts.size(), PeakRssBytes() / 1e6,
+  // Phases: counting (or reading the tables), the trainer building its tables, the merge loop; and
+  // the peak memory per distinct piece, which is what grows with web-scale text (docs/performance.md).
+  const double total_s = Seconds(start);
+  const uint64_t peak = PeakRssBytes();
+  fmt::print(stderr, "trained {} merges (vocabulary {}) with {} in {:.3f} s ({} {:.3f} s, building {:.3f} s, merge loop "
+             "{:.3f} s) from {} bytes{}, {} distinct pieces, peak RSS {:.0f} MB ({:.0f} bytes per distinct piece); "
+             "stopped: {}; wrote {}\n",
+             result.merges.size(), kByteAlphabet + result.merges.size(), trainer.name, total_s,
+             args.Has("--counts") ? "reading the tables" : "counting", counting_s, result.build_seconds,
+             std::max(0.0, total_s - counting_s - result.build_seconds), input_bytes,
+             args.Has("--counts") ? " of count tables" : "", counts.size(), peak / 1e6,
+             counts.empty() ? 0.0 : static_cast<double>(peak) / static_cast<double>(counts.size()),
              StopReasonText(result.stop), output.is_stdout() ? "the model to standard output" : output.path());
   if (result.stop != StopReason::kVocabSize) {
     fmt::print(stderr, "note: the vocabulary size {} was not reached\n", vocab);
@@ -607,6 +640,75 @@ int Export(const Args& args) {
   return 0;
 }
 
+// "100M", "1G", "12345": bytes, with a decimal suffix.
+uint64_t ParseSize(const std::string& name, const std::string& text) {
+  static const std::map<char, uint64_t> kSuffix = {{'K', 1'000}, {'M', 1'000'000}, {'G', 1'000'000'000},
+                                                    {'T', 1'000'000'000'000}};
+  std::string digits = text;
+  uint64_t scale = 1;
+  if (!digits.empty() && kSuffix.count(static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back()))))) {
+    scale = kSuffix.at(static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back()))));
+    digits.pop_back();
+  }
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || v == 0 || v > (uint64_t{1} << 50) / scale) {
+    Fail("{} '{}' is not a size (a whole number of bytes from 1, with K, M, G or T; at most 2^50)", name, Printable(text));
+  }
+  return v * scale;
+}
+
+int Corpus(const Args& a) {
+  if (!a.Has("--synthetic")) {
+    for (const char* o : {"--bytes", "--seed", "--types", "--zipf", "--scripts", "--threads", "--output"}) {
+      if (a.Has(o)) Fail("{} is an option of corpus --synthetic", o);
+    }
+    if (a.positional().size() != 1) Fail("corpus takes one corpus name (see bpebench list), or --synthetic");
+    WriteStdout(LoadCorpusText(a.positional()[0]), "the corpus");
+    return 0;
+  }
+  if (!a.positional().empty()) Fail("corpus --synthetic takes no corpus name");
+  SyntheticOptions o;
+  o.bytes = ParseSize("--bytes", a.Required("--bytes"));
+  o.seed = a.Uint("--seed", 1, 0, UINT64_MAX);
+  o.types = a.Uint("--types", o.types, 1, uint64_t{1} << 40);
+  if (a.Has("--zipf")) {
+    const std::string z = a.Get("--zipf");
+    double v = 0;
+    const auto [end, ec] = std::from_chars(z.data(), z.data() + z.size(), v);
+    if (z.empty() || ec != std::errc() || end != z.data() + z.size()) Fail("--zipf '{}' is not a number", Printable(z));
+    o.zipf = v;
+  }
+  if (a.Has("--scripts")) {
+    o.scripts.clear();
+    const std::string list = a.Get("--scripts");
+    for (size_t at = 0; at <= list.size();) {
+      const size_t comma = std::min(list.find(',', at), list.size());
+      o.scripts.push_back(list.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
+  o.threads = static_cast<int>(a.Uint("--threads", DefaultThreads(), 1, kMaxThreads));
+  const OutputFile output(a.Get("--output", "-"), {}, true);
+  const auto start = std::chrono::steady_clock::now();
+  OutputStream stream(output);
+  uint64_t written = 0;
+  double last_report = 0;
+  GenerateSynthetic(o, [&](std::string_view block) {
+    stream.Write(block);
+    written += block.size();
+    if (const double t = Seconds(start); t - last_report >= 2) {
+      last_report = t;
+      fmt::print(stderr, "corpus: {:.0f} of {:.0f} MB written, {:.1f} s\n", written / 1e6, o.bytes / 1e6, t);
+    }
+  });
+  stream.Commit();
+  fmt::print(stderr, "wrote {} bytes of synthetic text (seed {}, {} word types, Zipf {}, {}) in {:.2f} s{}\n", written,
+             o.seed, o.types, o.zipf, fmt::join(o.scripts, ","), Seconds(start),
+             output.is_stdout() ? "" : fmt::format(" to {}", output.path()));
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
@@ -633,11 +735,8 @@ int Run(int argc, char** argv) {
       {"encode", kEncodeHelp, {"--model", "--algorithm", "--threads", "--pretokenizer", "--format", "--output", "--separator"}, {"--binary"}, Encode},
       {"decode", kDecodeHelp, {"--model", "--pretokenizer"}, {}, Decode},
       {"export", kExportHelp, {"--model", "--format", "--output"}, {}, Export},
-      {"corpus", kCorpusHelp, {}, {}, [](const Args& a) {
-         if (a.positional().size() != 1) Fail("corpus takes one corpus name (see bpebench list)");
-         WriteStdout(LoadCorpusText(a.positional()[0]), "the corpus");
-         return 0;
-       }},
+      {"corpus", kCorpusHelp, {"--bytes", "--seed", "--types", "--zipf", "--scripts", "--threads", "--output"},
+       {"--synthetic"}, Corpus},
   };
   for (const Command& c : kCommands) {
     if (command != c.name) continue;

@@ -94,6 +94,11 @@ options:
                         references (naive) left out; adversarial inputs of 1 and 2 KiB
   --sample-bytes B      use B bytes of each corpus: 16 windows spread over it, cut at piece boundaries
                         (default: the whole corpus; 262144 with --measure instructions)
+  --synthetic-bytes B   train_text rows on B bytes of synthetic web-like text (bpebench corpus
+                        --synthetic: millions of distinct pieces), vocab 30000 on the most threads,
+                        our trainers (checked to agree) and the peers that train (default: 100000000
+                        in the full sweep; 0, none, with --quick, --corpora or --measure instructions)
+  --synthetic-budget S  skip a synthetic row whose check run takes longer than S seconds (default: 120)
 
 Ctrl-C (SIGINT) or SIGTERM stops the sweep after the benchmark being measured: what was measured is
 kept in a valid results file (the rest is listed as interrupted) and the exit status is 130. A
@@ -125,7 +130,8 @@ int Main(int argc, char** argv, const std::string& allocator) {
   const cli::Args args(std::vector<std::string>(argv + 1, argv + argc),
                        {"--corpora", "--corpus", "--vocab-sizes", "--class-vocab-sizes", "--class-threads", "--threads", "--pretokenizer",
                         "--budget", "--repetitions", "--min-time", "--adversarial-max", "--production-vocabs",
-                        "--algorithms", "--peer-dir", "--peer-timeout", "--out", "--measure", "--sample-bytes"},
+                        "--algorithms", "--peer-dir", "--peer-timeout", "--out", "--measure", "--sample-bytes",
+                        "--synthetic-bytes", "--synthetic-budget"},
                        {"--quick", "--no-peers"}, "--benchmark_");
   if (args.help()) {
     std::fputs(kHelp, stdout);
@@ -174,6 +180,12 @@ int Main(int argc, char** argv, const std::string& allocator) {
   const auto threads = args.UintList("--threads", {}, 1, 256);
   if (!threads.empty()) s.threads.assign(threads.begin(), threads.end());
   s.sample_bytes = args.Uint("--sample-bytes", s.sample_bytes, 0, kMaxSampleBytes);
+  // The synthetic rows belong to the full default sweep: not to --quick, counting, or a sweep of
+  // chosen corpora, unless asked for.
+  if (!count && !args.Has("--quick") && !args.Has("--corpora")) s.synthetic_bytes = 100'000'000;
+  s.synthetic_bytes = args.Uint("--synthetic-bytes", s.synthetic_bytes, 0, uint64_t{1} << 36);
+  if (count && s.synthetic_bytes > 0) Fail("--synthetic-bytes: the counting sweep has no synthetic rows");
+  s.synthetic_budget_s = args.Double("--synthetic-budget", s.synthetic_budget_s, 0);
   if (count) {
     // Callgrind runs one thread at a time: a multi-threaded count would measure its scheduler.
     for (int t : s.threads) {

@@ -300,7 +300,7 @@ void PluginEncodeRows(const Settings& s, Registrar& reg, const std::shared_ptr<C
 }
 
 void PluginRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c,
-                const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models, PluginPeer& p) {
+                const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models, PluginPeer& p, bool train_only) {
   if (!p.unavailable.empty()) {
     reg.Skip(fmt::format("encode/{}/{}/threads:1", p.m.name, c->name), p.unavailable);
     return;
@@ -332,6 +332,25 @@ void PluginRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared
         std::filesystem::remove(model_file, ignored);
         const std::string request = fmt::format(R"({{"op": "train", "input": {}, "vocab_size": {})", JsonString(train_file), vocab);
         double secs = 0;
+        if (train_only) {
+          // Synthetic text: a tenth of it first, and the whole only if ten times that fits the budget
+          // (a peer's run on 100 MB of it can take minutes just to be skipped after).
+          const std::string_view probe = Prefix(train, train.size() / 10, pre);
+          const std::string probe_file = session->WriteFile(fmt::format("{}-probe-{}.txt", c->name, probe.size()), probe);
+          double probe_s = 0;
+          try {
+            probe_s = Number(session->Request(p, t, fmt::format(R"({{"op": "train", "input": {}, "vocab_size": {}}})",
+                                                                JsonString(probe_file), vocab)), "seconds");
+          } catch (const std::exception& e) {
+            PeerFailed(reg, name, e.what());
+            continue;
+          }
+          if (10 * probe_s > s.budget_s) {
+            reg.Skip(name, fmt::format("skipped: training on the first {} bytes took {:.1f} s, so the whole {} bytes is "
+                                       "estimated over the budget of {:g} s", probe.size(), probe_s, train.size(), s.budget_s));
+            continue;
+          }
+        }
         try {
           const Json r = session->Request(p, t, request + (p.m.train_exact ? fmt::format(R"(, "model_out": {}}})", JsonString(model_file)) : "}"));
           secs = Number(r, "seconds");
@@ -369,6 +388,7 @@ void PluginRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared
                                                                      : fmt::format("{}", fmt::join(p.m.train_vocab_sizes, ","))));
     }
   }
+  if (train_only) return;
   // Encoding with tiktoken's vocabularies.
   for (const std::string& vocabulary : p.m.vocabularies) {
     if (std::find(s.production_vocabs.begin(), s.production_vocabs.end(), vocabulary) == s.production_vocabs.end()) continue;
@@ -437,7 +457,7 @@ void PluginRows(const Settings& s, Registrar& reg, Plan& plan, const std::shared
 }
 
 void SentencePieceRows(const Settings& s, Registrar& reg, const std::shared_ptr<CorpusData>& c,
-                       const std::map<uint32_t, MergeList>& models) {
+                       const std::map<uint32_t, MergeList>& models, bool train_only) {
   if (const std::string why = SentencePieceUnavailable(); !why.empty()) {
     for (const auto& [vocab, merges] : models) {
       for (int t : c->threads) {
@@ -459,6 +479,25 @@ void SentencePieceRows(const Settings& s, Registrar& reg, const std::shared_ptr<
       Check(name);
       std::unique_ptr<SentencePieceModel> trained;
       double secs = 0;
+      if (train_only) {
+        // Synthetic text (100 MB, millions of distinct words): sentencepiece trains in-process and
+        // cannot be stopped at the budget, so it first trains on a tenth of the text, and the whole
+        // runs only if ten times that fits the budget (its time grows at least linearly).
+        const size_t cut = c->train.rfind('\n', c->train.size() / 10);
+        const std::string_view probe = c->train.substr(0, cut == std::string_view::npos ? c->train.size() / 10 : cut + 1);
+        double probe_s = 0;
+        try {
+          probe_s = TimeOnce([&] { SentencePieceTrain(probe, vocab, t); });
+        } catch (const std::exception& e) {
+          reg.Skip(name, e.what());
+          continue;
+        }
+        if (10 * probe_s > s.budget_s) {
+          reg.Skip(name, fmt::format("skipped: training on the first {} bytes took {:.1f} s, so the whole {} bytes is "
+                                     "estimated over the budget of {:g} s", probe.size(), probe_s, c->train.size(), s.budget_s));
+          continue;
+        }
+      }
       try {
         secs = TimeOnce([&] { trained = SentencePieceTrain(c->train, vocab, t); });
       } catch (const std::exception& e) {
@@ -474,7 +513,7 @@ void SentencePieceRows(const Settings& s, Registrar& reg, const std::shared_ptr<
         st.SetLabel("peer; sentencepiece BPE, byte fallback, character_coverage 1.0; from text lines");
       });
     }
-    if (!model) continue;
+    if (!model || train_only) continue;
     for (int t : c->threads) {
       const std::string name = fmt::format("encode/sentencepiece/{}/vocab:{}/threads:{}", c->name, vocab, t);
       Budget& budget = encode_budget[t];
@@ -501,10 +540,10 @@ void SentencePieceRows(const Settings& s, Registrar& reg, const std::shared_ptr<
 }  // namespace
 
 void PeerBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c,
-                    const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models) {
-  if (s.Selected("sentencepiece")) SentencePieceRows(s, reg, c, models);
+                    const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models, bool train_only) {
+  if (s.Selected("sentencepiece")) SentencePieceRows(s, reg, c, models, train_only);
   if (!session) session = std::make_unique<PeerSession>(s);
-  for (auto& p : session->peers_) PluginRows(s, reg, plan, c, pre, models, *p);
+  for (auto& p : session->peers_) PluginRows(s, reg, plan, c, pre, models, *p, train_only);
 }
 
 std::vector<std::string> AgreeingPeers(const std::string& corpus, const std::string& vocabulary) {

@@ -28,6 +28,7 @@
 #include "algorithms/runtime/file_io.h"
 #include "corpora/corpus.h"
 #include "corpora/sha256.h"
+#include "corpora/synthetic.h"
 #include "harness/counting.h"
 
 namespace bpe::harness {
@@ -272,6 +273,74 @@ void TextTrainBenchmarks(const Settings& s, Registrar& reg, const std::shared_pt
         });
       }
     }
+  }
+}
+
+// Training at web scale: synthetic text (corpora/synthetic.h) whose distinct pieces number in the
+// millions, end to end from text, our trainers on the most threads and the peers that train. The
+// check: every trainer's merges equal the first one's (naive would take hours here; the test suite
+// checks every trainer against it on real corpora and the fuzzer on random ones).
+void SyntheticBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const PreTokenizer& pre) {
+  SyntheticOptions o;
+  o.bytes = s.synthetic_bytes;
+  o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  fmt::print(stderr, "making {} bytes of synthetic text (seed {}, {} word types, Zipf {}) ...\n", o.bytes, o.seed,
+             o.types, o.zipf);
+  auto c = std::make_shared<CorpusData>();
+  c->name = "synthetic";
+  c->text = SyntheticText(o);
+  c->train = c->text;
+  const int t = s.threads.empty() ? 1 : *std::max_element(s.threads.begin(), s.threads.end());
+  c->threads = {t};
+  c->vocab_sizes = {s.synthetic_vocab};
+  benchmark::AddCustomContext("bpebench_synthetic",
+                              fmt::format("{} bytes, seed {}, {} word types, Zipf {}, scripts {} (bpebench corpus "
+                                          "--synthetic); train_text rows at vocab {} on {} threads",
+                                          c->text.size(), o.seed, o.types, o.zipf, fmt::join(o.scripts, ","),
+                                          s.synthetic_vocab, t));
+  TrainOptions options;
+  options.vocab_size = s.synthetic_vocab;
+  options.threads = t;
+  MergeList agreed;
+  std::string first;
+  for (const auto& tr : Trainers()) {
+    if (tr.name == kReferenceTrainer || !s.Selected(tr.name)) continue;
+    const std::string name = fmt::format("train_text/{}/synthetic/vocab:{}/threads:{}", tr.name, s.synthetic_vocab, t);
+    Check(name);
+    TrainResult r;
+    size_t pieces = 0;
+    const double secs = TimeOnce([&] {
+      const WordCounts counts = CountWords(c->train, pre, t);
+      pieces = counts.size();
+      r = tr.make()->Train(counts, options);
+    });
+    if (first.empty()) {
+      agreed = r.merges;
+      first = tr.name;
+    } else if (r.merges != agreed) {
+      reg.Mismatch(name, fmt::format("merge list differs from {}'s", first));
+      continue;
+    }
+    if (secs > s.synthetic_budget_s) {
+      reg.Skip(name, fmt::format("skipped: the check run took {:.1f} s, over the budget of {:g} s for synthetic text",
+                                 secs, s.synthetic_budget_s));
+      continue;
+    }
+    reg.Add(name, secs, [c, &pre, &tr, options, t, pieces, n = agreed.size()](benchmark::State& st) {
+      for (auto _ : Measure(st)) benchmark::DoNotOptimize(tr.make()->Train(CountWords(c->train, pre, t), options).merges.data());
+      st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * c->train.size()));
+      st.counters["merges"] = static_cast<double>(n);
+      st.counters["distinct_pieces"] = static_cast<double>(pieces);
+    });
+  }
+  if (first.empty()) return;
+  if (agreed.size() + kByteAlphabet < s.synthetic_vocab) {
+    plan.notes.push_back(fmt::format("synthetic text stops at {} tokens", agreed.size() + kByteAlphabet));
+  }
+  if (s.peers) {
+    Settings peers = s;
+    peers.budget_s = s.synthetic_budget_s;
+    PeerBenchmarks(peers, reg, plan, c, pre, {{s.synthetic_vocab, agreed}}, /*train_only=*/true);
   }
 }
 
@@ -600,6 +669,7 @@ Plan PrepareSweep(const Settings& s, ProgressSink* progress) {
   } else {
     benchmark::AddCustomContext("bpebench_peers", "left out (--no-peers)");
   }
+  if (s.synthetic_bytes > 0) SyntheticBenchmarks(s, reg, plan, pre);
   if (!s.adversarial_bytes.empty() || !s.piece_bytes.empty()) AdversarialBenchmarks(s, reg, corpora.front());
   checks_sink = nullptr;
 

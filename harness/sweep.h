@@ -47,6 +47,13 @@ struct Settings {
   // The train_text rows (counting then training, on T threads). The counting sweep leaves them out:
   // on one thread they are the count/ and train/ rows added up.
   bool train_text = true;
+  // Synthetic web-like text (corpora/synthetic.h) of this many bytes, where the distinct pieces
+  // number in the millions: train_text rows only (our trainers, and the peers that train), at
+  // synthetic_vocab on the most threads. 0: none (the full sweep's default is 100 MB when --corpora
+  // is not given). Its rows get their own budget: one run takes seconds, not milliseconds.
+  uint64_t synthetic_bytes = 0;
+  uint32_t synthetic_vocab = 30000;
+  double synthetic_budget_s = 120;
 };
 inline constexpr size_t kMaxSampleBytes = size_t{1} << 32;
 

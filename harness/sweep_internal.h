@@ -193,8 +193,9 @@ const Production& LoadProduction(const std::string& name);
 
 // peer_sweep.cpp: the peer rows for one corpus (models: the agreed merge lists per vocab size), the
 // peers' versions for the results' context, and stopping the peers' processes and temporary files.
+// train_only: the training rows alone (the synthetic text, which has no held-out part).
 void PeerBenchmarks(const Settings& s, Registrar& reg, Plan& plan, const std::shared_ptr<CorpusData>& c,
-                    const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models);
+                    const PreTokenizer& pre, const std::map<uint32_t, MergeList>& models, bool train_only = false);
 void AddPeerContext();
 // The plug-in peers that gave our ids, id for id, for a corpus's whole held-out text with one of
 // tiktoken's vocabularies (from the peer check runs, which come before our production rows).

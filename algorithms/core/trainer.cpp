@@ -23,7 +23,19 @@ MergeLoop::MergeLoop(const TrainOptions& options) : options_(options) {
   target_ = options.vocab_size - kByteAlphabet;
 }
 
+void MergeLoop::MarkBuilt() {
+  if (built_) return;
+  built_ = true;
+  result_.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+TrainResult MergeLoop::Finish() && {
+  MarkBuilt();
+  return std::move(result_);
+}
+
 bool MergeLoop::Accept(Pair best, uint64_t count) {
+  MarkBuilt();
   if (count == 0) {
     result_.stop = StopReason::kNoPairs;
     return false;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -41,6 +42,9 @@ std::string_view StopReasonText(StopReason reason);
 struct TrainResult {
   MergeList merges;
   StopReason stop = StopReason::kVocabSize;
+  // Seconds from the start of Train to the first merge: building the trainer's tables from the
+  // counts (symbols, pair counts, the queue). The rest of Train is the merge loop.
+  double build_seconds = 0;
 };
 
 class Trainer {
@@ -64,10 +68,14 @@ class MergeLoop {
   // instead: count 0 means there is no pair at all.
   bool Accept(Pair best, uint64_t count);
 
-  TrainResult Finish() && { return std::move(result_); }
+  TrainResult Finish() &&;
 
  private:
+  void MarkBuilt();
+
   const TrainOptions& options_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  bool built_ = false;
   size_t target_;
   TrainResult result_;
 };

@@ -325,18 +325,27 @@ void StreamEncoder::EncodePrefix(size_t end) {
   bytes_ += end;
 }
 
-// Adds per-thread tables of views into the text to the counter's table, which owns its pieces.
+// Adds per-thread tables of views into the text to the counter's tables, which own their pieces:
+// table p takes the pieces whose hash is p modulo the tables, each on its own thread. Adding a
+// block's counts on one thread was a sixth of counting 300 MB of web-like text (15 million
+// distinct pieces in 1 GB) on 2 threads, with the other thread idle.
 template <typename Tables>
 void WordCounter::Absorb(const Tables& tables) {
-  for (const auto& part : tables) {
-    for (const auto& [piece, count] : part.value) {
-      if (auto it = table_.find(piece); it != table_.end()) {
-        it->second += count;
-      } else {
-        table_.emplace(std::string(piece), count);
+  const size_t parts = static_cast<size_t>(threads_);
+  if (tables_.size() < parts) tables_.resize(parts);
+  RunParallel(parts, [&](size_t p) {
+    Table& mine = tables_[p].value;
+    for (const auto& part : tables) {
+      for (const auto& [piece, count] : part.value) {
+        if (parts > 1 && StringHash{}(piece) % parts != p) continue;
+        if (auto it = mine.find(piece); it != mine.end()) {
+          it->second += count;
+        } else {
+          mine.emplace(std::string(piece), count);
+        }
       }
     }
-  }
+  });
 }
 
 void WordCounter::CountPrefix(size_t end) {
@@ -369,8 +378,10 @@ WordCounts WordCounter::Finish() {
   if (!carry_.empty()) CountPrefix(carry_.size());
   carry_.clear();
   carry_.shrink_to_fit();
-  WordCounts counts = SortedCounts(std::vector<const decltype(table_)*>{&table_}, threads_);
-  table_ = {};
+  std::vector<const Table*> views;
+  for (const auto& t : tables_) views.push_back(&t.value);
+  WordCounts counts = SortedCounts(views, threads_);
+  tables_.clear();
   return counts;
 }
 

@@ -50,12 +50,15 @@ class WordCounter {
   template <typename Tables>
   void Absorb(const Tables& tables);
 
+  using Table = boost::unordered_flat_map<std::string, uint64_t, StringHash, std::equal_to<>>;
   const PreTokenizer& pre_;
   int threads_;
   std::string carry_;    // text not counted yet
   size_t scanned_ = 0;   // carry_ has no safe boundary in [1, scanned_)
   uint64_t offset_ = 0;  // bytes counted before carry_
-  boost::unordered_flat_map<std::string, uint64_t, StringHash, std::equal_to<>> table_;
+  // The counts so far, one table per thread, each holding the pieces whose hash falls in its part
+  // (no piece in two), so that every thread adds each block's counts to its own table at once.
+  std::vector<Padded<Table>> tables_;
 };
 
 // Encodes a text that arrives in blocks (a file read piece by piece), holding one block plus the
