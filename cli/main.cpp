@@ -55,6 +55,9 @@ std::string Printable(std::string_view text) {
   return out;
 }
 
+// What TuneAllocator said at start (for --verbose).
+std::string allocator;
+
 namespace {
 
 constexpr uint64_t kMaxVocab = uint64_t{1} << 24;
@@ -105,6 +108,9 @@ options:
                        text, on other machines): their counts are summed and trained on, with the
                        pre-tokenizer they were counted with
   --binary             accept input that is not valid UTF-8 or holds NUL bytes
+  --verbose            also say how memory is allocated: glibc malloc with transparent huge pages
+                       (train and count restart themselves once with GLIBC_TUNABLES set for that,
+                       unless it already sets malloc's tunables; docs/performance.md)
   FILE                 text files, joined in order; - is standard input
 
 Input files (and standard input) are read in 16 MiB blocks and counted as they stream in, so
@@ -133,6 +139,7 @@ options:
   --threads T          counting threads, 1..256 (default: hardware threads)
   --corpus NAME        count a corpus from corpora/manifest.tsv instead of FILEs
   --binary             accept input that is not valid UTF-8 or holds NUL bytes
+  --verbose            also say how memory is allocated (as train --verbose)
 )";
 
 constexpr const char* kEncodeHelp = R"(usage: bpebench encode --model MODEL [options] [FILE...]
@@ -288,6 +295,7 @@ WordCounts SumCountTables(const std::vector<std::string>& files, std::string* pr
 }
 
 int Count(const Args& args) {
+  if (args.Has("--verbose")) fmt::print(stderr, "count: allocator: {}\n", allocator);
   const OutputFile output(args.Required("--output"), args.positional(), true);
   const PreTokenizerInfo& pre = FindPreTokenizer(args.Get("--pretokenizer", "gpt2"));
   const int threads = static_cast<int>(args.Uint("--threads", DefaultThreads(), 1, kMaxThreads));
@@ -301,6 +309,7 @@ int Count(const Args& args) {
 }
 
 int Train(const Args& args) {
+  if (args.Has("--verbose")) fmt::print(stderr, "train: allocator: {}\n", allocator);
   if (!args.Has("--vocab-size")) Fail("option --vocab-size is required (see --help)");
   const auto vocab =
       static_cast<uint32_t>(args.Uint("--vocab-size", 0, kByteAlphabet, kMaxVocab, "the 256-byte alphabet"));
@@ -730,8 +739,8 @@ int Run(int argc, char** argv) {
        }},
       {"train", kTrainHelp,
        {"--vocab-size", "--output", "--algorithm", "--pretokenizer", "--min-frequency", "--threads", "--corpus"},
-       {"--binary", "--counts"}, Train},
-      {"count", kCountHelp, {"--output", "--pretokenizer", "--threads", "--corpus"}, {"--binary"}, Count},
+       {"--binary", "--counts", "--verbose"}, Train},
+      {"count", kCountHelp, {"--output", "--pretokenizer", "--threads", "--corpus"}, {"--binary", "--verbose"}, Count},
       {"encode", kEncodeHelp, {"--model", "--algorithm", "--threads", "--pretokenizer", "--format", "--output", "--separator"}, {"--binary"}, Encode},
       {"decode", kDecodeHelp, {"--model", "--pretokenizer"}, {}, Decode},
       {"export", kExportHelp, {"--model", "--format", "--output"}, {}, Export},
@@ -754,7 +763,11 @@ int Run(int argc, char** argv) {
 }  // namespace bpe::cli
 
 int main(int argc, char** argv) {
-  bpe::TuneAllocator();
+  // train and count build tables of gigabytes on web-scale text: with huge pages (memory.h).
+  if (argc > 1 && (std::strcmp(argv[1], "train") == 0 || std::strcmp(argv[1], "count") == 0)) {
+    bpe::ReexecWithHugePages(argv);
+  }
+  bpe::cli::allocator = bpe::TuneAllocator();
   bpe::InstallSignalCleanup("bpebench: interrupted (no partial output file is left)\n");
   bpe::cli::UseDefaultSearchPaths();
   try {

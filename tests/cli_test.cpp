@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "algorithms/runtime/file_io.h"
+#include "algorithms/runtime/memory.h"
 #include "algorithms/formats/tiktoken.h"
 #include "corpora/corpus.h"
 #include "tests/test_util.h"
@@ -235,6 +236,28 @@ TEST(Cli, BadInputIsOneClearLineAndANonZeroExit) {
   ExpectError("decode --model " + model + " " + WriteTemp("bad.ids", "1 2 270\n"), "token id 270");
   ExpectError("decode --model " + model + " " + WriteTemp("word.ids", "1 two 3\n"), "'two' at byte 2 is not a token id");
   ExpectError("decode --model " + model + " " + WriteTemp("huge.ids", "99999999999999999999\n"), "too large");
+}
+
+// train and count restart themselves with malloc's huge pages (memory.h), unless GLIBC_TUNABLES
+// already sets malloc's tunables: the user's choice wins, and other tunables are kept.
+TEST(Cli, TrainAndCountUseHugePagesUnlessTheUserSetsMalloc) {
+  const std::string file = WriteTemp("hugepages.txt", "hello world hello world\n");
+  test::CliResult r = Cli("train --verbose --vocab-size 260 --output /dev/null " + file, "env -u GLIBC_TUNABLES ");
+  ASSERT_EQ(r.status, 0) << r.err;
+#if defined(BPEBENCH_SANITIZER_MALLOC)
+  EXPECT_NE(r.err.find(std::string("train: allocator: ") + kSanitizerMalloc), std::string::npos) << r.err;
+#else
+  EXPECT_NE(r.err.find(std::string("train: allocator: glibc malloc as GLIBC_TUNABLES sets it: ") + kHugePageTunables + "\n"),
+            std::string::npos) << r.err;
+  r = Cli("count --verbose --output /dev/null " + file, "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=2000 ");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find(std::string("sets it: glibc.rtld.optional_static_tls=2000:") + kHugePageTunables + "\n"),
+            std::string::npos) << r.err;
+#endif
+  r = Cli("count --verbose --output /dev/null " + file, "GLIBC_TUNABLES=glibc.malloc.trim_threshold=1000000 ");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("count: allocator: glibc malloc as GLIBC_TUNABLES sets it: glibc.malloc.trim_threshold=1000000\n"),
+            std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <string_view>
 
+#include <unistd.h>
+
+#include <string>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -28,6 +32,25 @@ std::string TuneAllocator() {
   return "glibc malloc with its defaults (mallopt refused the thresholds)";
 #else
   return "the C library's malloc with its defaults (not glibc)";
+#endif
+}
+
+void ReexecWithHugePages(char** argv) {
+#if defined(__GLIBC__) && !defined(BPEBENCH_SANITIZER_MALLOC)
+  const char* old = std::getenv("GLIBC_TUNABLES");
+  if (old != nullptr && std::string_view(old).find("glibc.malloc.") != std::string_view::npos) return;
+  const std::string kept = old != nullptr ? old : "";
+  const std::string tunables = kept.empty() ? kHugePageTunables : kept + ":" + kHugePageTunables;
+  if (::setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  // Still here: the restart failed (no /proc, say). Go on as we are, with the environment as it was.
+  if (old != nullptr) {
+    ::setenv("GLIBC_TUNABLES", kept.c_str(), 1);
+  } else {
+    ::unsetenv("GLIBC_TUNABLES");
+  }
+#else
+  (void)argv;
 #endif
 }
 
