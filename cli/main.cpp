@@ -347,6 +347,9 @@ int Train(const Args& args) {
     fmt::print(stderr, "train: {}/{} merges, last pair count {}, {:.1f} s\n", p.merges_done,
                p.merges_target, p.last_count, t);
   };
+  const size_t distinct = counts.size();
+  // The trainer says when it no longer reads the counts: they are freed before its merge loop.
+  options.input_done = [&counts] { WordCounts().swap(counts); };
   TrainResult result = trainer.make()->Train(counts, options);
   output.Write(SerializeModel({pretokenizer, result.merges}));
   // Phases: counting (or reading the tables), the trainer building its tables, the merge loop; and
@@ -359,8 +362,8 @@ int Train(const Args& args) {
              result.merges.size(), kByteAlphabet + result.merges.size(), trainer.name, total_s,
              args.Has("--counts") ? "reading the tables" : "counting", counting_s, result.build_seconds,
              std::max(0.0, total_s - counting_s - result.build_seconds), input_bytes,
-             args.Has("--counts") ? " of count tables" : "", counts.size(), peak / 1e6,
-             counts.empty() ? 0.0 : static_cast<double>(peak) / static_cast<double>(counts.size()),
+             args.Has("--counts") ? " of count tables" : "", distinct, peak / 1e6,
+             distinct == 0 ? 0.0 : static_cast<double>(peak) / static_cast<double>(distinct),
              StopReasonText(result.stop), output.is_stdout() ? "the model to standard output" : output.path());
   if (result.stop != StopReason::kVocabSize) {
     fmt::print(stderr, "note: the vocabulary size {} was not reached\n", vocab);

@@ -30,6 +30,10 @@ struct TrainOptions {
   int shards = 0;
   // Called now and then from the training thread (about every 64 merges) when set.
   std::function<void(const TrainProgress&)> progress;
+  // Called (when set) by a trainer that no longer reads the counts once it has built its own tables,
+  // before its merge loop: a caller that owns the counts may free them then (the CLI does: on web-like
+  // text they are 40-odd bytes of every distinct piece's share of the peak). `linked` calls it.
+  std::function<void()> input_done;
 };
 
 enum class StopReason {

@@ -48,6 +48,8 @@ class Run {
     // With 2 threads or more, one lays out the symbols while this one builds the pair table.
     BuildFirstPairs(pieces, total, sym_, weight_, pairs_,
                     options.threads >= 2 && std::thread::hardware_concurrency() >= 2);
+    std::vector<const WordCount*>().swap(pieces);
+    if (options.input_done) options.input_done();  // counts is not read from here on
 
     // 2. The first queue.
     std::vector<LazyPairQueue::Candidate> initial;
