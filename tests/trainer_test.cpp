@@ -297,6 +297,27 @@ TEST_P(TrainerTest, ThreadCountDoesNotChangeMerges) {
   }
 }
 
+// A trainer that calls input_done reads the counts no more: freeing them there (as the CLI does)
+// changes no merge, and it is called at most once.
+TEST_P(TrainerTest, CountsFreedAtInputDoneChangeNothing) {
+  const bool reference = GetParam() == kReferenceTrainer;
+  const WordCounts counts = Count(test::CorpusSlice("gutenberg5", reference ? 20'000 : 150'000), "gpt2");
+  TrainOptions options;
+  options.vocab_size = reference ? 400 : 2000;
+  const MergeList expected = FindTrainer(GetParam()).make()->Train(counts, options).merges;
+  WordCounts owned = counts;
+  int calls = 0;
+  options.input_done = [&] {
+    ++calls;
+    WordCounts().swap(owned);
+  };
+  EXPECT_EQ(FindTrainer(GetParam()).make()->Train(owned, options).merges, expected);
+  EXPECT_LE(calls, 1);
+  if (GetParam() == "linked") {
+    EXPECT_EQ(calls, 1) << "linked frees the CLI's counts before its merge loop";
+  }
+}
+
 // An exception from the progress callback (the CLI's Ctrl-C, a caller's own limit) reaches the
 // caller and leaves no thread behind: `sharded` must stop its other threads, which wait for rounds.
 TEST_P(TrainerTest, AnErrorInTheProgressCallbackReachesTheCaller) {
