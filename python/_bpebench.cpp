@@ -585,6 +585,7 @@ PYBIND11_MODULE(_bpebench, m) {
         "Sets glibc malloc's mmap and trim thresholds for this process as the bpebench CLI does at start\n"
         "(docs/performance.md: a third less time for training); returns what holds. Process-wide, so the\n"
         "module leaves it to the caller; the Dask command calls it on its workers.");
+  m.attr("HUGE_PAGE_TUNABLES") = kHugePageTunables;
   m.def("_tiktoken_file", [](const std::string& name) {
     return IsTiktokenName(name) ? FindTiktokenFile(name) : std::string();
   });

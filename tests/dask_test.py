@@ -100,11 +100,17 @@ def test_its_own_local_cluster_gives_the_same_model_with_another_trainer(shards,
     cli_model = tmp_path / "cli.model"
     subprocess.run([CLI, "train", "--vocab-size", "1200", "--algorithm", "pq", "--pretokenizer", "o200k",
                     "--output", str(cli_model), *files], check=True, capture_output=True)
-    model = tmp_path / "dask.model"
+    model, report = tmp_path / "dask.model", tmp_path / "report.json"
     r = dask_train("--workers", 2, "--algorithm", "pq", "--pretokenizer", "o200k", "--vocab-size", 1200,
-                   "--output", model, *files)
+                   "--output", model, "--report", report, *files)
     assert r.returncode == 0, r.stderr
     assert model.read_bytes() == cli_model.read_bytes()
+    # The command restarted with malloc's huge pages, and its own workers inherited them (unless the
+    # environment already set malloc's tunables, which then win).
+    import bpebench
+    user = os.environ.get("GLIBC_TUNABLES", "")
+    wanted = user if "glibc.malloc." in user else (user + ":" if user else "") + bpebench._bpebench.HUGE_PAGE_TUNABLES
+    assert json.loads(report.read_text())["worker_allocator"] == [f"glibc malloc as GLIBC_TUNABLES sets it: {wanted}"]
 
 
 def test_a_bad_shard_is_an_error_that_names_it_and_nothing_is_written(shards, tmp_path):

@@ -46,6 +46,10 @@ def _sum(*tables: bpebench.Counts) -> bpebench.Counts:
     return bpebench.sum_counts(tables)
 
 
+def _allocator() -> str:
+    return bpebench.tune_allocator()
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -118,7 +122,27 @@ def train(shards, *, vocab_size: int, client=None, algorithm: str = bpebench.DEF
     return model, counts
 
 
+def _restart_with_huge_pages() -> None:
+    """As `bpebench train` does (algorithms/runtime/memory.h): glibc reads GLIBC_TUNABLES only at
+    start, so the command restarts once with malloc's transparent huge pages, unless GLIBC_TUNABLES
+    already sets malloc's own. The LocalCluster's workers inherit it (Dask's own
+    MALLOC_TRIM_THRESHOLD_ gives way to GLIBC_TUNABLES)."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    if "glibc.malloc." in tunables or not sys.platform.startswith("linux"):
+        return
+    os.environ["GLIBC_TUNABLES"] = (tunables + ":" if tunables else "") + bpebench._bpebench.HUGE_PAGE_TUNABLES
+    try:
+        os.execv(sys.executable, [sys.executable, "-m", "bpebench.dask", *sys.argv[1:]])
+    except OSError:
+        if tunables:
+            os.environ["GLIBC_TUNABLES"] = tunables
+        else:
+            del os.environ["GLIBC_TUNABLES"]
+
+
 def main(argv=None) -> int:
+    if argv is None:
+        _restart_with_huge_pages()
     parser = argparse.ArgumentParser(
         prog="python3 -m bpebench.dask",
         description="Train a BPE model on a Dask cluster: the shards are counted on the workers (one task "
@@ -180,6 +204,7 @@ def main(argv=None) -> int:
                                   threads_per_task=args.threads_per_task, train_threads=args.train_threads,
                                   binary=args.binary, progress=say, report=report)
             report["worker_peak_rss_mb"] = dict(sorted(client.run(_peak_rss_mb).items()))
+            report["worker_allocator"] = sorted(set(client.run(_allocator).values()))
         model.save(args.output)
         if args.counts_output:
             counts.save(args.counts_output)
