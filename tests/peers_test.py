@@ -342,8 +342,8 @@ class TiktokenExact(unittest.TestCase):
 
 
 class HarnessPeers(unittest.TestCase):
-    # A budget of 60 s: the rows must be measured even on a loaded machine (the default 10 s skipped
-    # python-bpe's training once while another build ran beside the tests).
+    # A budget of 60 s: the rows must be measured on a loaded machine too (at 10 s python-bpe's
+    # training can be skipped when another build runs beside the tests).
     ARGS = ["--corpora", "tinyshakespeare", "--vocab-sizes", "1000", "--threads", "1", "--repetitions", "1",
             "--min-time", "0.01", "--adversarial-max", "0", "--budget", "60"]
 

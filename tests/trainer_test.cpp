@@ -281,14 +281,18 @@ TEST_P(TrainerTest, CountsAbove32BitsPickTheRightPair) {
   EXPECT_EQ(Train(more, 257).merges[0], (Pair{'x', 'y'}));
 }
 
+// Counts of gutenberg5 for `trainer`: 150 KB, or 20 KB for the reference, which is single-threaded
+// and by far the slowest trainer.
+WordCounts SliceFor(std::string_view trainer) {
+  return Count(test::CorpusSlice("gutenberg5", trainer == kReferenceTrainer ? 20'000 : 150'000), "gpt2");
+}
+
 // Trainers that use threads (TrainOptions::threads) must give the same merges for every count; the
 // TSan preset runs this test.
 TEST_P(TrainerTest, ThreadCountDoesNotChangeMerges) {
-  // The reference is single-threaded and by far the slowest trainer: a smaller case for it.
-  const bool reference = GetParam() == kReferenceTrainer;
-  const WordCounts counts = Count(test::CorpusSlice("gutenberg5", reference ? 20'000 : 150'000), "gpt2");
+  const WordCounts counts = SliceFor(GetParam());
   TrainOptions options;
-  options.vocab_size = reference ? 400 : 1000;
+  options.vocab_size = GetParam() == kReferenceTrainer ? 400 : 1000;
   const MergeList one = FindTrainer(GetParam()).make()->Train(counts, options).merges;
   EXPECT_EQ(one, TrainReference(counts, options.vocab_size));
   for (int threads : {2, 3, 8}) {
@@ -300,10 +304,9 @@ TEST_P(TrainerTest, ThreadCountDoesNotChangeMerges) {
 // A trainer that calls input_done reads the counts no more: freeing them there (as the CLI does)
 // changes no merge, and it is called at most once.
 TEST_P(TrainerTest, CountsFreedAtInputDoneChangeNothing) {
-  const bool reference = GetParam() == kReferenceTrainer;
-  const WordCounts counts = Count(test::CorpusSlice("gutenberg5", reference ? 20'000 : 150'000), "gpt2");
+  const WordCounts counts = SliceFor(GetParam());
   TrainOptions options;
-  options.vocab_size = reference ? 400 : 2000;
+  options.vocab_size = GetParam() == kReferenceTrainer ? 400 : 2000;
   const MergeList expected = FindTrainer(GetParam()).make()->Train(counts, options).merges;
   WordCounts owned = counts;
   int calls = 0;
