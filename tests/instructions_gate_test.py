@@ -9,8 +9,10 @@ runs on the given harness, built here, and on both copies:
     benchmark, est_cycles within 0.1% wherever the simulated cache misses are not a handful;
   - the gate passes between them (no injection);
   - the gate fails with the injection, and every benchmark it names is one of cached's.
-The copies build through ccache when it is installed (scripts/setup installs it), sharing objects
-with each other only, so the second costs the one changed file.
+The copies are built under build/ through ccache when it is installed (scripts/setup installs it),
+with paths taken relative to each tree, so they share objects with each other and, where CCACHE_DIR
+names the cache the given harness was built through (scripts/test does), with it: then only the
+changed file compiles.
 
 usage: instructions_gate_test.py PATH/TO/build/count/bpebench_harness"""
 import json
@@ -87,8 +89,9 @@ class Gate(unittest.TestCase):
     def setUpClass(cls):
         os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
         cls.tmp = tempfile.mkdtemp(prefix="gate-test-", dir=os.path.join(ROOT, "build"))
-        env = dict(os.environ, CCACHE_BASEDIR=cls.tmp, CCACHE_DIR=os.path.join(cls.tmp, "ccache"),
-                   CCACHE_NOHASHDIR="1")
+        # A tree under ROOT compiles with the paths of one under cls.tmp, relative to its build folder.
+        env = dict(os.environ, CCACHE_BASEDIR=ROOT, CCACHE_NOHASHDIR="1",
+                   CCACHE_DIR=os.environ.get("CCACHE_DIR") or os.path.join(cls.tmp, "ccache"))
         # The copies have no ../shared and no node_modules beside them: read this checkout's.
         corpora = os.environ.get("BPEBENCH_CORPORA") or os.path.join(os.path.dirname(ROOT), "shared", "corpora")
         env["BPEBENCH_CORPORA"] = corpora
