@@ -122,9 +122,55 @@ struct BacktrackTables {
     return (pair_filter[bit / 64] >> (bit % 64)) & 1;
   }
 
+  // A blocked Bloom filter of the whole-token tables' keys: one 64-bit word per hash, two bits in
+  // it, 8 bits per token (about 5% of the strings that are not tokens pass; 128 KB for
+  // cl100k_base's tables of 3.5 MB). A probe of the tables that misses is a cache miss: in text of
+  // multi-byte characters, where the rest of a piece is seldom one token, the filter answers most
+  // of them from a table that stays in cache.
+  std::span<const uint64_t> whole_filter;  // whole_filter_own or the mapped file
+  std::vector<uint64_t> whole_filter_own;
+  int whole_filter_shift = 64;
+  static uint64_t WholeFilterBits(uint64_t hash, int shift) {
+    return (uint64_t{1} << ((hash >> (shift - 6)) & 63)) | (uint64_t{1} << ((hash >> (shift - 12)) & 63));
+  }
+  bool MayBeWhole(uint64_t hash) const {
+    const uint64_t bits = WholeFilterBits(hash, whole_filter_shift);
+    return (whole_filter[hash >> whole_filter_shift] & bits) == bits;
+  }
+  template <typename Slot>
+  void AddToFilter(const std::vector<Slot>& table) {
+    for (const Slot& w : table) {
+      if (w.length == 0) continue;
+      ShortKey key;
+      key.lo = w.lo;
+      if constexpr (std::is_same_v<Slot, Whole16>) key.hi = w.hi;
+      key.length = w.length;
+      const uint64_t hash = HashShort(key);
+      whole_filter_own[hash >> whole_filter_shift] |= WholeFilterBits(hash, whole_filter_shift);
+    }
+  }
+  void BuildWholeFilter(size_t tokens) {
+    size_t words = 1;
+    for (whole_filter_shift = 64; 64 * words < 8 * tokens; words *= 2) --whole_filter_shift;
+    whole_filter_shift = std::min(whole_filter_shift, 63);  // at least two words: shift - 12 >= 0
+    if (whole_filter_shift == 63) words = 2;
+    whole_filter_own.assign(words, 0);
+    AddToFilter(whole8_own);
+    AddToFilter(whole16_own);
+    whole_filter = whole_filter_own;
+  }
+
   TokenId FindWhole(std::string_view s) const {
     const ShortKey key = PackShort(s);
+    return FindWhole(key, HashShort(key));
+  }
+  // The same, for a string that starts with a byte of a multi-byte character: through the filter.
+  TokenId FindWholeFiltered(std::string_view s) const {
+    const ShortKey key = PackShort(s);
     const uint64_t hash = HashShort(key);
+    return MayBeWhole(hash) ? FindWhole(key, hash) : kNone;
+  }
+  TokenId FindWhole(const ShortKey& key, uint64_t hash) const {
     if (key.length <= 8) {
       for (size_t i = hash >> whole8_shift;; i = (i + 1) & (whole8.size() - 1)) {
         const Whole8& w = whole8[i];
@@ -193,6 +239,7 @@ struct BacktrackTables {
                [](const ShortKey& k, TokenId t) { return Whole16{k.lo, k.hi, k.length, t}; });
     whole8 = whole8_own;
     whole16 = whole16_own;
+    BuildWholeFilter(tokens8.size() + tokens16.size());
     // A prefix may be a later token than the one it starts (ids follow merge order, not length), so
     // next_prefix waits for the whole trie.
     for (TokenId t = kByteAlphabet; t < n; ++t) {
@@ -304,13 +351,14 @@ bool WholeTableFits(std::span<const Entry> table, int shift, const Vocabulary& v
 std::string SaveBacktrackTables(const Vocabulary& v) {
   const BacktrackTables& t = v.Derived<BacktrackTables>();
   std::string out;
-  const int32_t shifts[4] = {t.whole8_shift, t.whole16_shift, t.pair_filter_shift, 0};
+  const int32_t shifts[4] = {t.whole8_shift, t.whole16_shift, t.pair_filter_shift, t.whole_filter_shift};
   out.append(reinterpret_cast<const char*>(shifts), sizeof shifts);
   PutArray(out, t.info);
   PutArray(out, t.pair_filter);
   PutArray(out, t.trie);
   PutArray(out, t.whole8);
   PutArray(out, t.whole16);
+  PutArray(out, t.whole_filter);
   return out;
 }
 
@@ -323,9 +371,11 @@ bool LoadBacktrackTables(const Vocabulary& v, std::string_view in, std::shared_p
   t->whole8_shift = shifts[0];
   t->whole16_shift = shifts[1];
   t->pair_filter_shift = shifts[2];
+  t->whole_filter_shift = shifts[3];
   if (!GetArray(in, t->info, t->info_own) || !GetArray(in, t->pair_filter, t->pair_filter_own) ||
       !GetArray(in, t->trie, t->trie_own) || !GetArray(in, t->whole8, t->whole8_own) ||
-      !GetArray(in, t->whole16, t->whole16_own) || !in.empty()) {
+      !GetArray(in, t->whole16, t->whole16_own) || !GetArray(in, t->whole_filter, t->whole_filter_own) ||
+      !in.empty()) {
     return false;
   }
   t->mapping = std::move(keep);
@@ -351,7 +401,21 @@ bool LoadBacktrackTables(const Vocabulary& v, std::string_view in, std::shared_p
     if (size_t{slot.base} + kByteAlphabet > trie.size() || (slot.token != kNone && slot.token >= n)) return false;
   }
   if (!WholeTableFits(t->whole8, t->whole8_shift, v) || !WholeTableFits(t->whole16, t->whole16_shift, v)) return false;
+  // The whole-token filter: as many words as its shift addresses, at least two. (A filter whose
+  // bits are wrong gives wrong ids, as a wrong whole-token table does; the checksum guards both.)
+  const int ws = t->whole_filter_shift;
+  if (ws < 12 || ws > 63 || t->whole_filter.size() != (size_t{1} << (64 - ws))) return false;
   return v.InstallDerived<BacktrackTables>(std::move(t));
+}
+
+// The whole-token tables' answer for s (1 < s.size() <= kShortKeyMaxBytes). A string that starts
+// with a byte of a multi-byte character asks the filter first: in text of other scripts than
+// Latin the rest of a piece is seldom one token, and where a character is two tokens the rest starts
+// inside a character (Chinese under cl100k_base: 1.2 million probes from such bytes, 6,000 of them
+// tokens, on 9 MB). ASCII goes straight to the tables, where the probe mostly finds a token, and so
+// does a whole piece (EncodePiece): one probe per piece, and on every text most pieces are a token.
+[[gnu::always_inline]] inline TokenId BacktrackEncoder::FindWholePiece(std::string_view s) const {
+  return static_cast<uint8_t>(s[0]) < 0x80 ? t_.FindWhole(s) : t_.FindWholeFiltered(s);
 }
 
 BacktrackEncoder::BacktrackEncoder(const Vocabulary& v)
@@ -380,6 +444,29 @@ std::vector<std::pair<std::string, double>> BacktrackEncoder::Counters() const {
   return {{"whole_token_pieces", static_cast<double>(whole_)}};
 }
 
+// The pair test through the memo (backtrack.h).
+inline bool BacktrackEncoder::PairValid(TokenId a, TokenId b) {
+  const uint64_t pair = (uint64_t{a} << 32) | b;
+  uint64_t& slot = pair_memo_[(pair * 0x9E3779B97F4A7C15ull) >> pair_memo_shift_];
+  if (slot == pair) return true;
+  if (slot == ~pair) return false;
+  const bool valid = WalkPairValid(a, b);
+  slot = valid ? pair : ~pair;
+  if (++walks_ == walks_to_grow_) [[unlikely]] GrowPairMemo();
+  return valid;
+}
+
+[[gnu::noinline]] void BacktrackEncoder::GrowPairMemo() {
+  walks_ = 0;
+  if (pair_memo_shift_ <= 64 - kPairMemoMaxBits) {
+    walks_to_grow_ = 0;  // grown in full: never again (the count wraps only after 2^64 walks)
+    return;
+  }
+  pair_memo_shift_ = std::max(pair_memo_shift_ - 2, 64 - kPairMemoMaxBits);
+  pair_memo_.assign(size_t{1} << (64 - pair_memo_shift_), kEmptyPairSlot);
+  walks_to_grow_ = 8 * pair_memo_.size();
+}
+
 void BacktrackEncoder::Search(std::string_view piece, std::vector<TokenId>& out) {
   const size_t n = piece.size();
   if (n > vocab().held_max_length() && !vocab().all_held()) {
@@ -389,9 +476,20 @@ void BacktrackEncoder::Search(std::string_view piece, std::vector<TokenId>& out)
     return;
   }
   Match candidate = LongestMatch(piece, 0, /*probe_whole=*/false);  // EncodePiece probed it
-  dead_.assign(n / 64 + 1, 0);  // bit i: no encoding of the piece has a token ending at i
   const size_t first = out.size();  // the piece's tokens so far: out[first..]
   size_t pos = 0;
+  // Greedy first: while each longest match pairs validly with the token before it, the search
+  // below would take it too (no position is dead yet), so most pieces need no dead set at all.
+  for (;;) {
+    if (pos + candidate.length > n) Fail("backtrack: no valid encoding found (vocabulary tables are inconsistent)");
+    if (out.size() != first && !PairValid(out.back(), candidate.token)) break;
+    out.push_back(candidate.token);
+    pos += candidate.length;
+    if (pos == n) return;
+    candidate = LongestMatch(piece, pos);
+  }
+  // A pair failed: the search goes on from here, shortening and backing off.
+  dead_.assign(n / 64 + 1, 0);  // bit i: no encoding of the piece has a token ending at i
   while (pos < n) {
     const TokenId last = out.size() == first ? kNone : out.back();
     for (Match m = candidate;;) {
@@ -428,7 +526,7 @@ BacktrackEncoder::Match BacktrackEncoder::LongestMatch(std::string_view piece, s
   Match best{static_cast<uint8_t>(piece[pos]), 1};
   if (rest == 1) return best;
   if (probe_whole && rest <= kShortKeyMaxBytes) {
-    if (const TokenId t = t_.FindWhole(piece.substr(pos)); t != kNone) {
+    if (const TokenId t = FindWholePiece(piece.substr(pos)); t != kNone) {
       return Match{t, static_cast<uint32_t>(rest)};
     }
   }
@@ -447,13 +545,6 @@ BacktrackEncoder::Match BacktrackEncoder::LongestMatch(std::string_view piece, s
 // (ids are merge order), keeping `limit`: a merge across the boundary with an id below it would
 // have fired before the undone token formed. When b is undone, limit is b + 1: a crossing merge
 // with b's own id is the same pair further left, and the leftmost occurrence wins.
-bool BacktrackEncoder::PairValid(TokenId a, TokenId b) {
-  const uint64_t pair = (uint64_t{a} << 32) | b;
-  PairMemo& memo = pair_memo_[(pair * 0x9E3779B97F4A7C15ull) >> (64 - kPairMemoBits)];
-  if (memo.pair != pair) memo = PairMemo{pair, WalkPairValid(a, b)};
-  return memo.valid;
-}
-
 bool BacktrackEncoder::WalkPairValid(TokenId a, TokenId b) const {
   const Vocabulary& v = vocab();
   uint32_t limit = UINT32_MAX;

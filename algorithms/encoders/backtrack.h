@@ -49,6 +49,7 @@ class BacktrackEncoder : public Encoder {
     TokenId token;
     uint32_t length;
   };
+  TokenId FindWholePiece(std::string_view s) const;
   bool Dead(size_t i) const { return (dead_[i / 64] >> (i % 64)) & 1; }
   // The longest usable token at piece[pos..]; probe_whole: look the whole rest up first.
   Match LongestMatch(std::string_view piece, size_t pos, bool probe_whole = true) const;
@@ -56,18 +57,23 @@ class BacktrackEncoder : public Encoder {
   bool WalkPairValid(TokenId a, TokenId b) const;  // the merge-tree walk itself
 
   // The last answers of the pair test, direct-mapped by a hash of the pair: a walk costs a rank
-  // lookup per level of both merge trees, and text that repeats a pattern ('abab...') asks about
-  // the same few pairs again and again. 16 KB per instance.
-  static constexpr int kPairMemoBits = 10;
-  struct PairMemo {
-    uint64_t pair = UINT64_MAX;  // a << 32 | b; UINT64_MAX: empty (no token id is UINT32_MAX)
-    bool valid = false;
-  };
+  // lookup per level of both merge trees, and text asks about the same pairs again and again. A
+  // slot holds a << 32 | b for a valid pair and its complement for an invalid one; the empty slot's
+  // value is neither for any pair of ids (both below UINT32_MAX). It starts at 1024 slots (8 KB: a short call stays cheap) and grows fourfold, up to
+  // 32768 (256 KB), whenever the walks since it last grew reach eight times its slots: text with
+  // many distinct pairs (Chinese under cl100k_base) keeps finding new ones, while a short text of
+  // pairs that never repeat (random letters) does not pay for a larger table.
+  static constexpr int kPairMemoFirstBits = 10, kPairMemoMaxBits = 15;
+  static constexpr uint64_t kEmptyPairSlot = 0xFFFFFFFF00000000ull;
+  void GrowPairMemo();
+  std::vector<uint64_t> pair_memo_ = std::vector<uint64_t>(size_t{1} << kPairMemoFirstBits, kEmptyPairSlot);
+  int pair_memo_shift_ = 64 - kPairMemoFirstBits;
+  uint64_t walks_ = 0;  // since the memo last grew
+  uint64_t walks_to_grow_ = 8 << kPairMemoFirstBits;  // 0 once grown in full
 
   const BacktrackTables& t_;
   std::unique_ptr<Encoder> long_pieces_;  // for pieces longer than the held tokens (Search)
   std::vector<uint64_t> dead_;
-  std::vector<PairMemo> pair_memo_ = std::vector<PairMemo>(size_t{1} << kPairMemoBits);
   uint64_t whole_ = 0;
 };
 

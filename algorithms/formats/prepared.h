@@ -29,7 +29,7 @@
 namespace bpe {
 
 // Bumped whenever the payload's layout or the tables' records change.
-inline constexpr uint32_t kPreparedFormatVersion = 1;
+inline constexpr uint32_t kPreparedFormatVersion = 2;
 // Models with fewer merges derive their tables in a few milliseconds: not cached.
 inline constexpr size_t kPreparedMinMerges = 8192;
 
