@@ -161,6 +161,42 @@ TEST(CachedEncoder, ReportsItsHitRateAndHitsOnNaturalText) {
   EXPECT_GT(c["cache_hit_rate"], 0.5);  // English repeats its words, multi-token ones too (0.69)
 }
 
+// Text whose pair tests keep meeting new pairs (random words of 400 CJK characters, a model of
+// multi-byte tokens): the pair memo of one `backtrack` or `cached` instance grows past its first
+// 1024 slots while it encodes, and the ids stay those of `hybrid`, which merges by rank.
+TEST(BacktrackEncoder, PairMemoGrowsAndIdsStayExact) {
+  std::mt19937_64 rng(5);
+  std::string text;
+  while (text.size() < 200'000) {
+    text += ' ';
+    for (size_t n = 2 + rng() % 6; n > 0; --n) {
+      const uint32_t cp = 0x4E00 + rng() % 400;  // 3 bytes each
+      text += static_cast<char>(0xE0 | (cp >> 12));
+      text += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      text += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  const Vocabulary v(test::TrainModel(Count(text.substr(0, 40'000), "whitespace"), 2000));
+  const PreTokenizer& pre = FindPreTokenizer("whitespace").get();
+  std::vector<TokenId> expected;
+  EncodeChunk(text, pre, *FindEncoder("hybrid").make(v), expected);
+  for (const char* name : {"backtrack", "cached"}) {
+    auto encoder = FindEncoder(name).make(v);
+    std::vector<TokenId> ids;
+    for (size_t at = 0; at < text.size();) {  // many calls on one instance, cut at spaces
+      size_t end = text.find(' ', std::min(text.size(), at + 20'000));
+      if (end == std::string::npos) end = text.size();
+      EncodeChunk(std::string_view(text).substr(at, end - at), pre, *encoder, ids);
+      at = end;
+    }
+    EXPECT_EQ(ids, expected) << name;
+    const auto counters = encoder->Counters();
+    const std::map<std::string, double> c(counters.begin(), counters.end());
+    ASSERT_EQ(c.count("pair_memo_slots"), 1u) << name;
+    EXPECT_GT(c.at("pair_memo_slots"), 1024) << name;
+  }
+}
+
 TEST_P(EncoderTest, MatchesReferenceOnCorporaWithModelsOfSeveralSizes) {
   BPEBENCH_REQUIRE_CORPORA("udhr59", "lua");
   for (const std::string corpus : {"gutenberg5", "udhr59", "lua"}) {

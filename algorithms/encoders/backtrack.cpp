@@ -441,7 +441,8 @@ void BacktrackEncoder::EncodeChunk(std::string_view text, const PreTokenizer& pr
 }
 
 std::vector<std::pair<std::string, double>> BacktrackEncoder::Counters() const {
-  return {{"whole_token_pieces", static_cast<double>(whole_)}};
+  return {{"whole_token_pieces", static_cast<double>(whole_)},
+          {"pair_memo_slots", static_cast<double>(pair_memo_.size())}};
 }
 
 // The pair test through the memo (backtrack.h).

@@ -35,7 +35,8 @@ class BacktrackEncoder : public Encoder {
   void EncodePiece(std::string_view piece, std::vector<TokenId>& out) final;
   void EncodeChunk(std::string_view text, const PreTokenizer& pre, std::vector<TokenId>& out) final;
 
-  // whole_token_pieces: the pieces answered by the whole-token table.
+  // whole_token_pieces: the pieces answered by the whole-token table; pair_memo_slots: the size the
+  // pair memo has grown to.
   std::vector<std::pair<std::string, double>> Counters() const override;
 
  protected:
