@@ -123,10 +123,11 @@ struct BacktrackTables {
   }
 
   // A blocked Bloom filter of the whole-token tables' keys: one 64-bit word per hash, two bits in
-  // it, 8 bits per token (about 5% of the strings that are not tokens pass; 128 KB for
+  // it, 8 bits per token (4% of the strings that are not tokens passed it on Chinese; 128 KB for
   // cl100k_base's tables of 3.5 MB). A probe of the tables that misses is a cache miss: in text of
   // multi-byte characters, where the rest of a piece is seldom one token, the filter answers most
-  // of them from a table that stays in cache.
+  // of them from a table that stays in cache. Only LongestMatch asks it, whose trie walk finds the
+  // same token when a probe is turned away: wrong bits cost speed, never ids.
   std::span<const uint64_t> whole_filter;  // whole_filter_own or the mapped file
   std::vector<uint64_t> whole_filter_own;
   int whole_filter_shift = 64;
@@ -150,10 +151,8 @@ struct BacktrackTables {
     }
   }
   void BuildWholeFilter(size_t tokens) {
-    size_t words = 1;
-    for (whole_filter_shift = 64; 64 * words < 8 * tokens; words *= 2) --whole_filter_shift;
-    whole_filter_shift = std::min(whole_filter_shift, 63);  // at least two words: shift - 12 >= 0
-    if (whole_filter_shift == 63) words = 2;
+    size_t words = 2;  // at least two: the bits' shifts (shift - 12) stay >= 0
+    for (whole_filter_shift = 63; 64 * words < 8 * tokens; words *= 2) --whole_filter_shift;
     whole_filter_own.assign(words, 0);
     AddToFilter(whole8_own);
     AddToFilter(whole16_own);
@@ -401,8 +400,8 @@ bool LoadBacktrackTables(const Vocabulary& v, std::string_view in, std::shared_p
     if (size_t{slot.base} + kByteAlphabet > trie.size() || (slot.token != kNone && slot.token >= n)) return false;
   }
   if (!WholeTableFits(t->whole8, t->whole8_shift, v) || !WholeTableFits(t->whole16, t->whole16_shift, v)) return false;
-  // The whole-token filter: as many words as its shift addresses, at least two. (A filter whose
-  // bits are wrong gives wrong ids, as a wrong whole-token table does; the checksum guards both.)
+  // The whole-token filter: as many words as its shift addresses, at least two. (Its bits are not
+  // checked: wrong ones cost speed, not ids.)
   const int ws = t->whole_filter_shift;
   if (ws < 12 || ws > 63 || t->whole_filter.size() != (size_t{1} << (64 - ws))) return false;
   return v.InstallDerived<BacktrackTables>(std::move(t));

@@ -60,10 +60,11 @@ class BacktrackEncoder : public Encoder {
   // The last answers of the pair test, direct-mapped by a hash of the pair: a walk costs a rank
   // lookup per level of both merge trees, and text asks about the same pairs again and again. A
   // slot holds a << 32 | b for a valid pair and its complement for an invalid one; the empty slot's
-  // value is neither for any pair of ids (both below UINT32_MAX). It starts at 1024 slots (8 KB: a short call stays cheap) and grows fourfold, up to
-  // 32768 (256 KB), whenever the walks since it last grew reach eight times its slots: text with
-  // many distinct pairs (Chinese under cl100k_base) keeps finding new ones, while a short text of
-  // pairs that never repeat (random letters) does not pay for a larger table.
+  // value is neither for any pair of ids (both below UINT32_MAX). It starts at 1024 slots (8 KB: a
+  // short call stays cheap) and grows fourfold, up to 32768 (256 KB), whenever the walks since it
+  // last grew reach eight times its slots: text with many distinct pairs (Chinese under
+  // cl100k_base) keeps finding new ones, while a short text of pairs that never repeat (random
+  // letters) does not pay for a larger table.
   static constexpr int kPairMemoFirstBits = 10, kPairMemoMaxBits = 15;
   static constexpr uint64_t kEmptyPairSlot = 0xFFFFFFFF00000000ull;
   void GrowPairMemo();
