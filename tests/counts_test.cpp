@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
+#include <random>
 #include <span>
 #include <vector>
 
@@ -94,6 +96,40 @@ TEST(Counts, DocumentsAreCountedEachAsAWholeText) {
       for (const std::string& d : docs) bytes += d.size();
       EXPECT_EQ(counter.bytes_seen(), bytes) << info.name;
       EXPECT_EQ(counter.Finish(), expected) << info.name << ", threads " << threads;
+    }
+  }
+}
+
+// The counting table holds a piece of up to 15 bytes in its key and a longer one by reference
+// (runtime/piece_table.h), and loads 16 bytes at once where the text allows: pieces of every length
+// around those limits, with NUL and 0xFF bytes, at the very end of the text and of its chunks,
+// counted on 1-3 threads and streamed in blocks of odd sizes, equal a map of the pre-tokenizer's
+// pieces.
+TEST(Counts, CountingEqualsAMapOfThePiecesAtEveryLength) {
+  std::mt19937 rng(11);
+  std::string text;
+  for (int i = 0; i < 6000; ++i) {
+    const size_t n = rng() % 5 == 0 ? 1 + rng() % 40 : 1 + rng() % 18;
+    for (size_t k = 0; k < n; ++k) {
+      const uint32_t r = rng() % 8;
+      text += r == 0 ? '\0' : r == 1 ? '\xff' : static_cast<char>('a' + rng() % 3);  // few letters: repeats
+    }
+    text += rng() % 7 == 0 ? '\n' : ' ';
+  }
+  text += std::string(15, 'q') + ' ' + std::string(16, 'q') + ' ' + std::string(17, 'q') + ' ' + std::string(15, '\0');
+  for (const char* name : {"whitespace", "none"}) {
+    const PreTokenizer& pre = FindPreTokenizer(name).get();
+    std::map<std::string, uint64_t> expected_map;
+    pre.ForEachPiece(text, [&](std::string_view piece) { ++expected_map[std::string(piece)]; });
+    WordCounts expected;
+    for (const auto& [piece, count] : expected_map) expected.push_back({piece, count});
+    for (int threads : {1, 2, 3}) {
+      SCOPED_TRACE(std::string(name) + ", threads " + std::to_string(threads));
+      EXPECT_EQ(CountWords(text, pre, threads), expected);
+      WordCounter counter(pre, threads);
+      for (size_t at = 0, n = 1; at < text.size(); at += n, n = n * 7 % 5003 + 1) counter.Add(std::string_view(text).substr(at, n));
+      EXPECT_GT(counter.table_bytes(), expected.size() * 24);
+      EXPECT_EQ(counter.Finish(), expected);
     }
   }
 }

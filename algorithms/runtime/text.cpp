@@ -1,6 +1,5 @@
 #include "algorithms/runtime/text.h"
 
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -28,191 +27,207 @@ std::vector<std::string_view> SplitAtSafeBoundaries(std::string_view text, const
 
 namespace {
 
-using PieceTable = boost::unordered_flat_map<std::string_view, uint64_t>;
-
-void CountChunk(std::string_view chunk, const PreTokenizer& pre, PieceTable& table) {
-  pre.ForEachPiece(chunk, [&](std::string_view piece) { ++table[piece]; });
-}
-
-// How many chunks per thread the text is cut into for counting: on gutenberg93 (63 MB) a chunk of
-// about 0.5 MB takes 3-4 ms, so the thread that finishes first waits that long at most. 64 against
-// 16 took 253 ms against 261 and 270 against 279 on 2 threads (in-process, 15 alternated runs each,
-// medians).
+// How many chunks per thread a text is cut into for counting, at least: the threads take them in
+// turn, so a thread whose chunks go slower (text that pre-tokenizes more slowly, or a core the VM's
+// host lends elsewhere for a while) takes fewer. With one half per thread, the halves of
+// gutenberg93 took 235 and 256 ms, and 2 threads waited for the slower one. Chunks are also at most
+// about kChunkBytes, so that a round (below) is a few of them.
 constexpr size_t kChunksPerThread = 64;
+constexpr size_t kChunkBytes = size_t{128} << 10;
 
-// Counts the text into one table per thread (views into text: no copies of the pieces yet). With
-// several threads the text is cut into kChunksPerThread chunks per thread, which the threads take in
-// turn, so that a thread whose chunks go slower (text that pre-tokenizes more slowly, or a core the
-// VM's host lends elsewhere for a while) takes fewer: with one half per thread, the halves of
-// gutenberg93 took 235 and 256 ms, and 2 threads waited for the slower one. The tables are Padded: each insert writes its table's size.
-std::vector<Padded<PieceTable>> CountParallel(std::string_view text, const PreTokenizer& pre, int threads) {
-  const size_t workers = static_cast<size_t>(std::max(threads, 1));
-  const auto chunks = SplitAtSafeBoundaries(text, pre, workers == 1 ? 1 : workers * kChunksPerThread);
-  std::vector<Padded<PieceTable>> tables(std::min(workers, chunks.size()));
-  std::atomic<size_t> next{0};
-  RunParallel(tables.size(), [&](size_t t) {
-    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < chunks.size();) {
-      CountChunk(chunks[i], pre, tables[t].value);
-    }
-  });
-  return tables;
+// Counting goes in rounds of about this much text per thread. In a round each thread pre-tokenizes
+// chunks into records (a piece's key and hash, 24 bytes) sorted by the table that takes them; then
+// each thread adds its table's records from every thread, asking for the slot of the record
+// kAhead records on. A round's records stay in the caches; the tables, with millions of distinct
+// pieces, do not, and a rare piece's slot is a cache miss that the prefetches overlap.
+constexpr size_t kRoundBytesPerThread = size_t{512} << 10;
+constexpr size_t kAhead = 16;
+
+using Records = std::vector<HashedKey>;
+// Per thread: its records of the round, one vector per table.
+using CountScratch = std::vector<Padded<std::vector<Records>>>;
+
+void AddRecords(const Records& records, PieceTable& table) {
+  const size_t n = records.size();
+  for (size_t k = 0; k < std::min(n, kAhead); ++k) table.Prefetch(records[k].hash);
+  for (size_t k = 0; k < n; ++k) {
+    if (k + kAhead < n) table.Prefetch(records[k + kAhead].hash);
+    table.Add(records[k], 1);
+  }
 }
 
-// A piece to sort, with its first 16 bytes as two big-endian numbers (zero-padded): most
-// comparisons are settled by them and the piece's length without reading the piece's bytes, which
-// lie scattered over the text. Bytes compare as unsigned, and a piece that ends within the 16 bytes
-// pads with zeros, below any byte or equal to a 0 byte; so a smaller prefix means a smaller piece
-// (ranges of prefixes are ranges of pieces), and of two pieces with equal numbers of which one
-// ends within the 16 bytes, the shorter comes first (it is the other's beginning).
-struct Entry {
+// Counts each of `units` as a text of its own into `tables`: a piece goes to the table of its hash
+// modulo the tables, and table p is written only by thread p (no locks), on tables.size() threads.
+void CountUnits(std::span<const std::string_view> units, const PreTokenizer& pre, std::vector<Padded<PieceTable>>& tables,
+                CountScratch& scratch) {
+  const size_t parts = tables.size();
+  scratch.resize(parts);
+  for (auto& s : scratch) s.value.resize(parts);
+  auto tokenize = [&](std::string_view unit, std::vector<Records>& out) {
+    const char* end = unit.data() + unit.size();
+    pre.ForEachPiece(unit, [&](std::string_view piece) {
+      const HashedKey k = MakeKey(piece, end);
+      out[parts == 1 ? 0 : k.hash % parts].push_back(k);
+    });
+  };
+  for (size_t begin = 0; begin < units.size();) {
+    // The round: units [begin, end).
+    size_t end = begin, bytes = 0;
+    while (end < units.size() && bytes < kRoundBytesPerThread * parts) bytes += units[end++].size();
+    if (parts == 1) {
+      Records& records = scratch[0].value[0];
+      for (size_t u = begin; u < end; ++u) {
+        records.clear();
+        tokenize(units[u], scratch[0].value);
+        AddRecords(records, tables[0].value);
+      }
+    } else {
+      std::atomic<size_t> next{begin};
+      RunParallel(parts, [&](size_t t) {
+        for (Records& r : scratch[t].value) r.clear();
+        for (size_t u; (u = next.fetch_add(1, std::memory_order_relaxed)) < end;) tokenize(units[u], scratch[t].value);
+      });
+      RunParallel(parts, [&](size_t p) {
+        for (const auto& s : scratch) AddRecords(s.value[p], tables[p].value);
+      });
+    }
+    begin = end;
+  }
+}
+
+// Counts `text` into `tables` (CountUnits), cut into chunks at safe boundaries.
+void CountText(std::string_view text, const PreTokenizer& pre, std::vector<Padded<PieceTable>>& tables,
+               CountScratch& scratch) {
+  const size_t parts = std::max(tables.size() == 1 ? 1 : tables.size() * kChunksPerThread, text.size() / kChunkBytes);
+  const auto chunks = SplitAtSafeBoundaries(text, pre, parts);
+  CountUnits(chunks, pre, tables, scratch);
+}
+
+// A piece to sort: its first 16 bytes as two big-endian numbers (zero-padded) and its slot in a
+// counting table. Most comparisons are settled by the numbers and the piece's length without
+// reading the slot again. Bytes compare as unsigned, and a piece that ends within the 16 bytes pads
+// with zeros, below any byte or equal to a 0 byte; so a smaller prefix means a smaller piece (ranges
+// of prefixes are ranges of pieces), and of two pieces with equal numbers of which one ends within
+// the 16 bytes, the shorter comes first (it is the other's beginning). 24 bytes a piece.
+struct Keyed {
   uint64_t prefix;  // bytes 0-7
   uint64_t next;    // bytes 8-15
-  std::string_view key;
-  uint64_t count;
+  const PieceTable::Slot* slot;
+
   static uint64_t Word(std::string_view k, size_t from) {
     uint64_t p = 0;
     for (size_t i = from; i < from + 8; ++i) p = (p << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
     return p;
   }
+  static Keyed Of(const PieceTable::Slot& s) {
+    if (s.key.is_long()) return {Word(s.key.view(), 0), Word(s.key.view(), 8), &s};
+    // An inline key's words are its bytes in memory order, the length in the top byte of hi.
+    return {__builtin_bswap64(s.key.lo), __builtin_bswap64(s.key.hi & ~(uint64_t{0xFF} << 56)), &s};
+  }
+  size_t size() const { return slot->key.size(); }
+  std::string_view tail() const { return slot->key.view().substr(16); }  // pieces over 16 bytes only
+
   // Orders two pieces with equal prefixes by their next 8 bytes and sizes; only where those are
-  // equal and both are longer than 16 bytes are their bytes read (tails_less()).
-  template <typename TailsLess>
-  static bool LessAfterPrefix(uint64_t next_a, size_t size_a, uint64_t next_b, size_t size_b, TailsLess tails_less) {
-    if (next_a != next_b) return next_a < next_b;
-    if (size_a <= 16 || size_b <= 16) return size_a < size_b;
-    return tails_less();
+  // equal and both are longer than 16 bytes are their bytes read.
+  bool LessAfterPrefix(const Keyed& o) const {
+    if (next != o.next) return next < o.next;
+    const size_t a = size(), b = o.size();
+    if (a <= 16 || b <= 16) return a < b;
+    return tail() < o.tail();
   }
-  bool operator<(const Entry& o) const {
-    return prefix != o.prefix ? prefix < o.prefix
-                              : LessAfterPrefix(next, key.size(), o.next, o.key.size(),
-                                                [&] { return key.substr(16) < o.key.substr(16); });
-  }
-  bool SameKey(const Entry& o) const {
-    return prefix == o.prefix && next == o.next && key.size() == o.key.size() &&
-           (key.size() <= 16 || key.substr(16) == o.key.substr(16));
+  bool SameKey(const Keyed& o) const {
+    if (prefix != o.prefix || next != o.next) return false;
+    const size_t a = size();
+    return a == o.size() && (a <= 16 || tail() == o.tail());
   }
 };
 
-// The entries of a table, with their prefixes, appended to `out`. The pieces lie scattered over
-// the text, a cache miss each, so the entries are gathered first and each piece's first bytes are
-// asked for a few entries before its prefix is read.
-template <typename Table>
-void AppendEntries(const Table& table, std::vector<Entry>& out) {
-  const size_t from = out.size();
-  for (const auto& [key, count] : table) out.push_back({0, 0, key, count});
-  constexpr size_t kAhead = 16;
-  for (size_t i = from; i < out.size(); ++i) {
-    if (i + kAhead < out.size()) __builtin_prefetch(out[i + kAhead].key.data());
-    out[i].prefix = Entry::Word(out[i].key, 0);
-    out[i].next = Entry::Word(out[i].key, 8);
-  }
+// The keys of a table's pieces, appended to `out` (the slots are read in order).
+void AppendKeys(const PieceTable& table, std::vector<Keyed>& out) {
+  table.ForEachSlot([&](const PieceTable::Slot& s) { out.push_back(Keyed::Of(s)); });
 }
 
-// Sorts the entries by bytes. The (prefix, index) pairs are radix-sorted by prefix, a byte at a
-// time from the lowest (a byte that is the same in every prefix is skipped); then each run of equal
-// prefixes (pieces that share their first 8 bytes: one in six on gutenberg93, and with several
-// threads every piece that more than one thread counted) is sorted by the next 8 bytes and the
-// length, reading the pieces' bytes only past 16 bytes, and the entries are put in that order.
-// std::sort of the entries took 19-20 ms of counting's 30 ms tail on gutenberg93 (173k distinct
-// pieces; std::sort of the prefixes alone took 11 ms). With this sort and the prefixes read ahead
-// (AppendEntries), the tail took 17-19 ms on 1 thread and 15-17 on 2, and CountWords 485 ms against
-// 508 on 1 thread and 269 against 292 on 2 (in-process, 15 alternated runs, medians).
-void SortEntries(std::vector<Entry>& entries) {
-  const size_t n = entries.size();
-  if (n > UINT32_MAX) {
-    std::sort(entries.begin(), entries.end());
-    return;
+// Sorts the keys by bytes: radix-sorted by prefix, a byte at a time from the lowest (a byte that is
+// the same in every prefix is skipped), through a scratch array of the same size; then each run of
+// equal prefixes (pieces that share their first 8 bytes, and with several tables a piece that more
+// than one holds) is sorted by the next 8 bytes and the length, reading the pieces' bytes only past
+// 16 bytes. On gutenberg93 (173k distinct pieces) std::sort took 19-20 ms where a radix sort of
+// the prefixes took 11 ms.
+void SortKeys(std::vector<Keyed>& keys) {
+  const size_t n = keys.size();
+  auto less_after_prefix = [](const Keyed& x, const Keyed& y) { return x.LessAfterPrefix(y); };
+  {
+    std::vector<Keyed> scratch(n);
+    std::array<std::array<size_t, 256>, 8> histogram{};
+    for (const Keyed& k : keys) {
+      for (int d = 0; d < 8; ++d) ++histogram[d][(k.prefix >> (8 * d)) & 0xFF];
+    }
+    for (int d = 0; d < 8 && n > 0; ++d) {
+      std::array<size_t, 256>& start = histogram[d];
+      if (start[(keys[0].prefix >> (8 * d)) & 0xFF] == n) continue;  // the same byte in every prefix
+      size_t sum = 0;
+      for (size_t& c : start) sum += std::exchange(c, sum);
+      for (const Keyed& k : keys) scratch[start[(k.prefix >> (8 * d)) & 0xFF]++] = k;
+      keys.swap(scratch);
+    }
   }
-  struct Keyed {
-    uint64_t prefix, next;
-    uint32_t index;
-    uint32_t size;  // of the piece, at most UINT32_MAX (enough to tell sizes up to 16 from larger)
-  };
-  std::vector<Keyed> keyed(n), scratch(n);
-  std::array<std::array<uint32_t, 256>, 8> histogram{};
-  for (size_t i = 0; i < n; ++i) {
-    const Entry& e = entries[i];
-    keyed[i] = {e.prefix, e.next, static_cast<uint32_t>(i),
-                static_cast<uint32_t>(std::min<size_t>(e.key.size(), UINT32_MAX))};
-    for (int d = 0; d < 8; ++d) ++histogram[d][(e.prefix >> (8 * d)) & 0xFF];
-  }
-  for (int d = 0; d < 8 && n > 0; ++d) {
-    std::array<uint32_t, 256>& start = histogram[d];
-    if (start[(keyed[0].prefix >> (8 * d)) & 0xFF] == n) continue;  // the same byte in every prefix
-    uint32_t sum = 0;
-    for (uint32_t& c : start) sum += std::exchange(c, sum);
-    for (const Keyed& k : keyed) scratch[start[(k.prefix >> (8 * d)) & 0xFF]++] = k;
-    keyed.swap(scratch);
-  }
-  auto less = [&](const Keyed& x, const Keyed& y) {
-    return Entry::LessAfterPrefix(x.next, x.size, y.next, y.size, [&] {
-      return entries[x.index].key.substr(16) < entries[y.index].key.substr(16);
-    });
-  };
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
-    while (j < n && keyed[j].prefix == keyed[i].prefix) ++j;
-    if (j - i > 1) std::sort(keyed.begin() + static_cast<ptrdiff_t>(i), keyed.begin() + static_cast<ptrdiff_t>(j), less);
+    while (j < n && keys[j].prefix == keys[i].prefix) ++j;
+    if (j - i > 1) std::sort(keys.begin() + static_cast<ptrdiff_t>(i), keys.begin() + static_cast<ptrdiff_t>(j), less_after_prefix);
     i = j;
   }
-  std::vector<Entry> sorted(n);
-  for (size_t i = 0; i < n; ++i) sorted[i] = entries[keyed[i].index];
-  entries.swap(sorted);
 }
 
-// Sorts the entries by bytes and adds up the counts of equal keys (one per table at most) into the
-// first entry of each run; the runs' first entries are moved to the front. Returns how many there
-// are.
-size_t SortAndSum(std::vector<Entry>& entries) {
-  SortEntries(entries);
-  size_t out = 0;
-  for (size_t i = 0; i < entries.size();) {
+// The number of distinct pieces among sorted keys (equal ones, from different tables, are
+// neighbours).
+size_t CountDistinct(const std::vector<Keyed>& keys) {
+  size_t distinct = 0;
+  for (size_t i = 0; i < keys.size(); ++i) distinct += i == 0 || !keys[i].SameKey(keys[i - 1]);
+  return distinct;
+}
+
+// Writes the sorted keys' pieces to out[0..), the counts of equal keys summed. The slots lie
+// scattered over the tables, so each is asked for a few keys ahead.
+void CopyOut(const std::vector<Keyed>& keys, WordCount* out) {
+  constexpr size_t kAheadSlots = 8;
+  const size_t n = keys.size();
+  size_t o = 0;
+  for (size_t i = 0; i < n;) {
+    if (i + kAheadSlots < n) __builtin_prefetch(keys[i + kAheadSlots].slot);
+    uint64_t sum = keys[i].slot->count;
     size_t j = i + 1;
-    uint64_t sum = entries[i].count;
-    for (; j < entries.size() && entries[j].SameKey(entries[i]); ++j) sum += entries[j].count;
-    entries[out] = entries[i];
-    entries[out++].count = sum;
+    for (; j < n && keys[j].SameKey(keys[i]); ++j) sum += keys[j].slot->count;
+    out[o].word.assign(keys[i].slot->key.view());
+    out[o++].count = sum;
     i = j;
   }
-  return out;
 }
 
-// Copies the first n entries' pieces and counts to out[0..n). The pieces lie scattered over the
-// text, so each is asked for a few entries ahead.
-void CopyOut(const std::vector<Entry>& entries, size_t n, WordCount* out) {
-  constexpr size_t kAhead = 8;
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) __builtin_prefetch(entries[i + kAhead].key.data());
-    out[i].word.assign(entries[i].key);
-    out[i].count = entries[i].count;
-  }
-}
-
-// The tables' pieces with their summed counts, sorted by bytes. With several threads each table's
-// entries are gathered by one thread (its own, in CountWords: the keys it touches are still in that
-// core's cache), the prefixes are cut into one range per thread at splitters taken from a sample of
-// them, and each thread takes its range's entries from every table, sorts and sums them; the ranges
-// are concatenated in order. Equal keys have equal prefixes, so they meet in one range. The result
-// is the same for any thread count (the order is the bytes', the sums are exact).
-template <typename Table>
-WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
+// The tables' pieces with their summed counts, sorted by bytes. Each table's keys are gathered by
+// its own thread (in CountWords and WordCounter the thread that filled it), the prefixes are cut
+// into one range per thread at splitters taken from a sample of them, and each thread takes its
+// range's keys from every table, sorts them and writes its range of the result. Equal keys have
+// equal prefixes, so they meet in one range. The result is the same for any thread count (the
+// order is the bytes', the sums are exact). Memory on top of the tables: 24 bytes a piece for the
+// gathered keys, 24 for a range's copy and 24 for the sort's scratch, then the result's 40.
+WordCounts SortedCounts(const std::vector<const PieceTable*>& tables, int threads) {
   size_t total = 0;
-  for (const Table* t : tables) total += t->size();
+  for (const PieceTable* t : tables) total += t->size();
   constexpr size_t kParallelFrom = 1 << 14;  // fewer keys: one thread sorts them faster than two start
   if (threads <= 1 || total < kParallelFrom) {
-    // One allocation: regrowing the buffer slowed the trainer run after it by a third (the
-    // allocator then handed it fresh pages to fault in).
-    std::vector<Entry> entries;
-    entries.reserve(total);
-    for (const Table* t : tables) AppendEntries(*t, entries);
-    WordCounts counts(SortAndSum(entries));
-    CopyOut(entries, counts.size(), counts.data());
+    std::vector<Keyed> keys;
+    keys.reserve(total);
+    for (const PieceTable* t : tables) AppendKeys(*t, keys);
+    SortKeys(keys);
+    WordCounts counts(CountDistinct(keys));
+    CopyOut(keys, counts.data());
     return counts;
   }
-  std::vector<Padded<std::vector<Entry>>> gathered(tables.size());
+  std::vector<Padded<std::vector<Keyed>>> gathered(tables.size());
   RunParallel(tables.size(), [&](size_t t) {
     gathered[t].value.reserve(tables[t]->size());
-    AppendEntries(*tables[t], gathered[t].value);
+    AppendKeys(*tables[t], gathered[t].value);
   });
   const size_t parts = static_cast<size_t>(threads);
   std::vector<uint64_t> sample;
@@ -224,27 +239,36 @@ WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
   std::vector<uint64_t> cuts(parts - 1);  // range p: prefixes in [cuts[p - 1], cuts[p])
   for (size_t p = 1; p < parts; ++p) cuts[p - 1] = sample[p * sample.size() / parts];
 
-  // Each thread takes its range from every table's entries, sorts and sums it; then the pieces are
-  // copied out, each range's by its thread, straight to its place in the result (no moves of a
-  // range's result after).
-  std::vector<Padded<std::vector<Entry>>> ranges(parts);
+  // Each thread takes its range from every table's keys; once all have, the gathered keys go, and
+  // each thread sorts its range and counts its distinct pieces. Then the result is allocated and
+  // each thread writes its range straight to its place in it.
+  std::vector<Padded<std::vector<Keyed>>> ranges(parts);
   std::vector<size_t> sizes(parts + 1);  // then: where range p starts in the result
   RunParallel(parts, [&](size_t p) {
     const uint64_t low = p == 0 ? 0 : cuts[p - 1];
     const bool last = p + 1 == parts;
     const uint64_t high = last ? 0 : cuts[p];
-    std::vector<Entry>& entries = ranges[p].value;
-    entries.reserve(total / parts + total / (4 * parts));
+    size_t in_range = 0;
     for (const auto& g : gathered) {
-      for (const Entry& e : g.value) {
-        if (e.prefix >= low && (last || e.prefix < high)) entries.push_back(e);
+      for (const Keyed& k : g.value) in_range += k.prefix >= low && (last || k.prefix < high);
+    }
+    std::vector<Keyed>& keys = ranges[p].value;
+    keys.reserve(in_range);
+    for (const auto& g : gathered) {
+      for (const Keyed& k : g.value) {
+        if (k.prefix >= low && (last || k.prefix < high)) keys.push_back(k);
       }
     }
-    sizes[p + 1] = SortAndSum(entries);
+  });
+  gathered.clear();
+  gathered.shrink_to_fit();
+  RunParallel(parts, [&](size_t p) {
+    SortKeys(ranges[p].value);
+    sizes[p + 1] = CountDistinct(ranges[p].value);
   });
   for (size_t p = 0; p < parts; ++p) sizes[p + 1] += sizes[p];
   WordCounts counts(sizes[parts]);
-  RunParallel(parts, [&](size_t p) { CopyOut(ranges[p].value, sizes[p + 1] - sizes[p], counts.data() + sizes[p]); });
+  RunParallel(parts, [&](size_t p) { CopyOut(ranges[p].value, counts.data() + sizes[p]); });
   return counts;
 }
 
@@ -252,14 +276,19 @@ WordCounts SortedCounts(const std::vector<const Table*>& tables, int threads) {
 
 WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int threads) {
   // Sorted by bytes, so the result does not depend on hash order or thread count.
-  const std::vector<Padded<PieceTable>> tables = CountParallel(text, pre, threads);
+  std::vector<Padded<PieceTable>> tables(static_cast<size_t>(std::max(threads, 1)));
+  CountScratch scratch;
+  CountText(text, pre, tables, scratch);
+  CountScratch().swap(scratch);
   std::vector<const PieceTable*> views;
   for (const auto& t : tables) views.push_back(&t.value);
   return SortedCounts(views, threads);
 }
 
 WordCounter::WordCounter(const PreTokenizer& pre, int threads)
-    : pre_(pre), threads_(std::max(threads, 1)) {}
+    : pre_(pre), threads_(std::max(threads, 1)), tables_(static_cast<size_t>(threads_)) {}
+
+WordCounter::~WordCounter() = default;
 
 namespace {
 
@@ -325,32 +354,8 @@ void StreamEncoder::EncodePrefix(size_t end) {
   bytes_ += end;
 }
 
-// Adds per-thread tables of views into the text to the counter's tables, which own their pieces:
-// table p takes the pieces whose hash is p modulo the tables, each on its own thread, so no thread
-// waits while one adds a block's counts (on web-like text, with millions of distinct pieces, a
-// sixth of counting in a profile on 2 threads; against one thread adding them, the 2-thread times
-// on 300 MB of it are within this VM's noise).
-template <typename Tables>
-void WordCounter::Absorb(const Tables& tables) {
-  const size_t parts = static_cast<size_t>(threads_);
-  if (tables_.size() < parts) tables_.resize(parts);
-  RunParallel(parts, [&](size_t p) {
-    Table& mine = tables_[p].value;
-    for (const auto& part : tables) {
-      for (const auto& [piece, count] : part.value) {
-        if (parts > 1 && StringHash{}(piece) % parts != p) continue;
-        if (auto it = mine.find(piece); it != mine.end()) {
-          it->second += count;
-        } else {
-          mine.emplace(std::string(piece), count);
-        }
-      }
-    }
-  });
-}
-
 void WordCounter::CountPrefix(size_t end) {
-  Absorb(CountParallel(std::string_view(carry_.data(), end), pre_, threads_));
+  CountText(std::string_view(carry_.data(), end), pre_, tables_, scratch_);
   offset_ += end;
 }
 
@@ -358,31 +363,32 @@ void WordCounter::AddDocuments(std::span<const std::string_view> documents) {
   if (!carry_.empty()) CountPrefix(carry_.size());
   carry_.clear();
   scanned_ = 0;
-  // Documents are taken in turn by the threads (kChunksPerThread's reasoning: a slow one takes
-  // fewer), in runs of a few so that the shared counter is not touched per short document.
-  const size_t workers = std::min(static_cast<size_t>(threads_), std::max<size_t>(documents.size() / 16, 1));
-  std::vector<Padded<PieceTable>> tables(workers);
-  std::atomic<size_t> next{0};
-  constexpr size_t kRun = 16;
-  RunParallel(workers, [&](size_t t) {
-    for (size_t i; (i = next.fetch_add(kRun, std::memory_order_relaxed)) < documents.size();) {
-      for (size_t j = i; j < std::min(i + kRun, documents.size()); ++j) {
-        if (!documents[j].empty()) CountChunk(documents[j], pre_, tables[t].value);
-      }
-    }
-  });
-  Absorb(tables);
-  for (std::string_view d : documents) offset_ += d.size();
+  std::vector<std::string_view> units;
+  units.reserve(documents.size());
+  for (std::string_view d : documents) {
+    if (!d.empty()) units.push_back(d);
+    offset_ += d.size();
+  }
+  CountUnits(units, pre_, tables_, scratch_);
+}
+
+uint64_t WordCounter::table_bytes() const {
+  uint64_t bytes = 0;
+  for (const auto& t : tables_) bytes += t.value.memory_bytes();
+  return bytes;
 }
 
 WordCounts WordCounter::Finish() {
   if (!carry_.empty()) CountPrefix(carry_.size());
   carry_.clear();
   carry_.shrink_to_fit();
-  std::vector<const Table*> views;
+  CountScratch().swap(scratch_);
+  std::vector<const PieceTable*> views;
   for (const auto& t : tables_) views.push_back(&t.value);
   WordCounts counts = SortedCounts(views, threads_);
+  const size_t parts = tables_.size();
   tables_.clear();
+  tables_.resize(parts);
   return counts;
 }
 

@@ -2,7 +2,6 @@
 // pieces (the trainers' input), and encoding a text with any registered encoder.
 #pragma once
 
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <functional>
 #include <memory>
 #include <span>
@@ -14,6 +13,7 @@
 #include "algorithms/core/encoder.h"
 #include "algorithms/core/types.h"
 #include "algorithms/runtime/parallel.h"
+#include "algorithms/runtime/piece_table.h"
 
 namespace bpe {
 
@@ -35,6 +35,7 @@ WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int thread
 class WordCounter {
  public:
   WordCounter(const PreTokenizer& pre, int threads);
+  ~WordCounter();
 
   void Add(std::string_view bytes);
   // Counts each of `documents` as a whole text of its own (pieces end where a document ends, as
@@ -44,13 +45,12 @@ class WordCounter {
   // Counts what is left and returns the counts, sorted by bytes.
   WordCounts Finish();
   uint64_t bytes_seen() const { return offset_ + carry_.size(); }
+  // Bytes the counting tables hold now (the distinct pieces so far; runtime/piece_table.h).
+  uint64_t table_bytes() const;
 
  private:
   void CountPrefix(size_t end);
-  template <typename Tables>
-  void Absorb(const Tables& tables);
 
-  using Table = boost::unordered_flat_map<std::string, uint64_t, StringHash, std::equal_to<>>;
   const PreTokenizer& pre_;
   int threads_;
   std::string carry_;    // text not counted yet
@@ -58,7 +58,9 @@ class WordCounter {
   uint64_t offset_ = 0;  // bytes counted before carry_
   // The counts so far, one table per thread, each holding the pieces whose hash falls in its part
   // (no piece in two), so that every thread adds each block's counts to its own table at once.
-  std::vector<Padded<Table>> tables_;
+  std::vector<Padded<PieceTable>> tables_;
+  // Each thread's records of a counting round (text.cpp), kept from block to block.
+  std::vector<Padded<std::vector<std::vector<HashedKey>>>> scratch_;
 };
 
 // Encodes a text that arrives in blocks (a file read piece by piece), holding one block plus the
