@@ -110,7 +110,9 @@ options:
   --binary             accept input that is not valid UTF-8 or holds NUL bytes
   --verbose            also say how memory is allocated: glibc malloc with transparent huge pages
                        (train and count restart themselves once with GLIBC_TUNABLES set for that,
-                       unless it already sets malloc's tunables; docs/performance.md)
+                       unless it already sets malloc's tunables; docs/performance.md); and where
+                       it went: the peak RSS by the end of each phase, and the largest structures
+                       (counting tables, word counts, the trainer's) with their bytes per piece
   FILE                 text files, joined in order; - is standard input
 
 Input files (and standard input) are read in 16 MiB blocks and counted as they stream in, so
@@ -253,7 +255,7 @@ int List() {
 // Counts the distinct pieces of FILEs (or --corpus) as they stream in: memory holds the counts and
 // one block, not the text. Progress on stderr every 2 s.
 WordCounts CountInput(const Args& args, const PreTokenizer& pre, int threads, uint64_t* input_bytes,
-                      std::string_view purpose) {
+                      std::string_view purpose, uint64_t* table_bytes = nullptr) {
   const auto start = std::chrono::steady_clock::now();
   const bool has_corpus = args.Has("--corpus");
   if (has_corpus == !args.positional().empty()) Fail("give either input FILEs or --corpus NAME");
@@ -271,6 +273,7 @@ WordCounts CountInput(const Args& args, const PreTokenizer& pre, int threads, ui
   }
   *input_bytes = counter.bytes_seen();
   if (*input_bytes == 0) Fail("the input is empty: nothing to {}", purpose);
+  if (table_bytes != nullptr) *table_bytes = counter.table_bytes();
   return counter.Finish();
 }
 
@@ -326,6 +329,7 @@ int Train(const Args& args) {
   uint64_t input_bytes = 0;
   std::string pretokenizer = args.Get("--pretokenizer", "gpt2");
   WordCounts counts;
+  uint64_t table_bytes = 0;  // the counting tables' (not with --counts)
   if (args.Has("--counts")) {
     if (args.Has("--corpus") || args.Has("--binary")) Fail("--counts reads count tables: --corpus and --binary do not apply");
     std::string counted;
@@ -335,7 +339,8 @@ int Train(const Args& args) {
     }
     pretokenizer = counted;
   } else {
-    counts = CountInput(args, FindPreTokenizer(pretokenizer).get(), options.threads, &input_bytes, "train on");
+    counts = CountInput(args, FindPreTokenizer(pretokenizer).get(), options.threads, &input_bytes, "train on",
+                        &table_bytes);
   }
 
   const double counting_s = Seconds(start);
@@ -348,8 +353,17 @@ int Train(const Args& args) {
                p.merges_target, p.last_count, t);
   };
   const size_t distinct = counts.size();
+  const uint64_t peak_counting = PeakRssBytes();
+  uint64_t peak_built = 0, counts_bytes = 0;
+  if (args.Has("--verbose")) {
+    counts_bytes = counts.capacity() * sizeof(WordCount);
+    for (const WordCount& wc : counts) counts_bytes += wc.word.capacity() > 15 ? wc.word.capacity() + 1 : 0;
+  }
   // The trainer says when it no longer reads the counts: they are freed before its merge loop.
-  options.input_done = [&counts] { WordCounts().swap(counts); };
+  options.input_done = [&] {
+    peak_built = PeakRssBytes();
+    WordCounts().swap(counts);
+  };
   TrainResult result = trainer.make()->Train(counts, options);
   output.Write(SerializeModel({pretokenizer, result.merges}));
   // Phases: counting (or reading the tables), the trainer building its tables, the merge loop; and
@@ -365,6 +379,18 @@ int Train(const Args& args) {
              args.Has("--counts") ? " of count tables" : "", distinct, peak / 1e6,
              distinct == 0 ? 0.0 : static_cast<double>(peak) / static_cast<double>(distinct),
              StopReasonText(result.stop), output.is_stdout() ? "the model to standard output" : output.path());
+  if (args.Has("--verbose")) {
+    // Where the memory went: the peak by the end of each phase, and the largest structures.
+    auto per_piece = [&](uint64_t bytes) { return distinct == 0 ? 0.0 : static_cast<double>(bytes) / static_cast<double>(distinct); };
+    std::string parts;
+    if (table_bytes > 0) parts += fmt::format("counting tables {:.0f} MB ({:.0f} B a piece); ", table_bytes / 1e6, per_piece(table_bytes));
+    parts += fmt::format("word counts {:.0f} MB ({:.0f} B a piece)", counts_bytes / 1e6, per_piece(counts_bytes));
+    for (const MemoryUse& m : result.memory) parts += fmt::format("; {} {:.0f} MB ({:.0f} B a piece)", m.what, m.bytes / 1e6, per_piece(m.bytes));
+    fmt::print(stderr, "train: peak RSS by the end of {} {:.0f} MB{}, of the merge loop {:.0f} MB\n",
+               args.Has("--counts") ? "reading the tables" : "counting", peak_counting / 1e6,
+               peak_built > 0 ? fmt::format(", of building {:.0f} MB", peak_built / 1e6) : std::string(), peak / 1e6);
+    fmt::print(stderr, "train: memory: {}\n", parts);
+  }
   if (result.stop != StopReason::kVocabSize) {
     fmt::print(stderr, "note: the vocabulary size {} was not reached\n", vocab);
   }

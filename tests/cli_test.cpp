@@ -238,6 +238,21 @@ TEST(Cli, BadInputIsOneClearLineAndANonZeroExit) {
   ExpectError("decode --model " + model + " " + WriteTemp("huge.ids", "99999999999999999999\n"), "too large");
 }
 
+// train --verbose says where the memory went: the peak by the end of each phase, and the largest
+// structures with their bytes per distinct piece (the trainer's, from TrainResult::memory).
+TEST(Cli, TrainVerboseReportsThePeakByPhaseAndTheLargestStructures) {
+  const std::string file = WriteTemp("memory.txt", "the cat sat on the mat, the cat ate the rat\n");
+  for (const char* algorithm : {"linked", "sharded"}) {
+    const test::CliResult r = Cli(std::string("train --verbose --algorithm ") + algorithm + " --vocab-size 270 --output /dev/null " + file);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("train: peak RSS by the end of counting "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(", of the merge loop "), std::string::npos) << r.err;
+    for (const char* part : {"train: memory: counting tables ", "; word counts ", "; symbols ", "; position lists "}) {
+      EXPECT_NE(r.err.find(part), std::string::npos) << algorithm << ": no '" << part << "' in " << r.err;
+    }
+  }
+}
+
 // train and count restart themselves with malloc's huge pages (memory.h), unless GLIBC_TUNABLES
 // already sets malloc's tunables: the user's choice wins, and other tunables are kept.
 TEST(Cli, TrainAndCountUseHugePagesUnlessTheUserSetsMalloc) {

@@ -189,6 +189,19 @@ TEST_P(TrainerTest, MatchesReferenceOnTieAndRunHeavyInputs) {
   }
 }
 
+// `linked` links the symbols of pieces of up to 65,536 bytes by 16-bit distances, of longer ones by
+// 32-bit indexes (occurrences.h). A distance is the length of a token, so a limit set too high
+// shows when a token of 65,536 bytes has neighbours that merge on: the run of "a" becomes one token
+// (the lone run breaks the ties between (aa..., aa...) and (aa..., c) its way), then merges with
+// "c", then with "d". The shorter runs make pieces of up to 65,536 bytes, with the longest links
+// that fit.
+TEST_P(TrainerTest, MatchesReferenceWithTokensAsLongAsTheLinksReach) {
+  for (const size_t run : {size_t{32767}, size_t{32768}, size_t{65534}, size_t{65536}}) {
+    SCOPED_TRACE(run);
+    ExpectSameAsReference({{std::string(run, 'a'), 1}, {std::string(run, 'a') + "cd", 1}, {"dc" + std::string(run, 'a'), 1}}, 300);
+  }
+}
+
 TEST_P(TrainerTest, MatchesReferenceOnThousandsOfSmallRandomCorpora) {
   std::mt19937_64 rng(20261123);
   for (int round = 0; round < 2000 / test::kSanitizerDivisor; ++round) {

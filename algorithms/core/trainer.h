@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -43,12 +44,21 @@ enum class StopReason {
 };
 std::string_view StopReasonText(StopReason reason);
 
+// One of a trainer's largest structures and the bytes it held when the trainer had built its
+// tables (for `bpebench train --verbose` and docs/performance.md's memory bound).
+struct MemoryUse {
+  std::string what;
+  uint64_t bytes = 0;
+};
+
 struct TrainResult {
   MergeList merges;
   StopReason stop = StopReason::kVocabSize;
   // Seconds from the start of Train to the first merge: building the trainer's tables from the
   // counts (symbols, pair counts, the queue). The rest of Train is the merge loop.
   double build_seconds = 0;
+  // Set by the trainers that report it (`linked`, `sharded`); empty otherwise.
+  std::vector<MemoryUse> memory;
 };
 
 class Trainer {
@@ -71,6 +81,8 @@ class MergeLoop {
   // Offers the best pair of this step. Returns false, and records why, when training must stop
   // instead: count 0 means there is no pair at all.
   bool Accept(Pair best, uint64_t count);
+  // Notes one of the trainer's structures for TrainResult::memory.
+  void NoteMemory(std::string what, uint64_t bytes) { result_.memory.push_back({std::move(what), bytes}); }
 
   TrainResult Finish() &&;
 

@@ -1,7 +1,8 @@
 // Trainer `linked`: exact occurrence positions instead of word rescans (Re-Pair, Larsson & Moffat;
 // the "heap plus position lists" of Zouhar et al. 2023). Data (occurrences.h):
-//   - every distinct piece of two or more bytes, laid end to end in one array of 16-byte symbols
-//     with prev/next links, so a merge unlinks the right symbol in O(1),
+//   - every distinct piece of two or more bytes, laid end to end in one array of symbols with
+//     links to their neighbours, so a merge unlinks the right symbol in O(1): 8 bytes a symbol
+//     when every piece is at most 65,536 bytes (16-bit distances), 12 otherwise,
 //   - pair -> {live count (64-bit), positions of its occurrences (left symbol; may hold stale ones)},
 //   - a priority queue of (count, pair) with lazy invalidation, as in `pq` (trainer.h).
 // A merge visits only the recorded positions of its pair, checks each is still live, and sums the
@@ -10,11 +11,10 @@
 // not the length of the words that hold it, so one huge piece (a 100 MB line with the `none`
 // pre-tokenizer) costs O(N log N) in all where `pq`, which rewrites whole words, costs
 // O(merges x N).
-// Memory: 16 bytes per symbol plus the position lists (4 bytes an entry, at least one per symbol,
-// in blocks of a power-of-two size): about 25 bytes per byte of one long piece. `bpebench train` on
-// 100 MB of random letters as one piece (`none`, vocab 1000) peaked at 2.5 GB, text included (2.1 GB
-// with the earlier 12-byte symbols; 2.5 GB and 21.7 s with the position pool, against 24-25 s).
-// Symbols are 32-bit indexes, so the distinct pieces may hold up to 4 GiB - 2 bytes.
+// Memory: 8 or 12 bytes per symbol plus the position lists (4 bytes an entry, at least one per
+// symbol, in blocks of a power-of-two size): about 20 bytes per byte of one long piece, 200 per
+// distinct piece of web-like text (docs/performance.md). Symbols are 32-bit indexes, so the
+// distinct pieces may hold up to 4 GiB - 2 bytes.
 #include <thread>
 
 #include "algorithms/core/error.h"
@@ -27,7 +27,9 @@ namespace {
 
 using namespace occurrences;
 
-// The state of one training run.
+// The state of one training run, with symbols of type S (occurrences.h: Symbol, or the smaller
+// ShortSymbol where every piece fits it).
+template <typename S>
 class Run {
  public:
   TrainResult Train(const WordCounts& counts, const TrainOptions& options) {
@@ -42,9 +44,6 @@ class Run {
       pieces.push_back(&wc);
       total += wc.word.size();
     }
-    if (total >= kNone) {
-      Fail("the distinct pieces hold {} bytes; the linked trainer handles at most {}", total, kNone - 1);
-    }
     // With 2 threads or more, one lays out the symbols while this one builds the pair table.
     BuildFirstPairs(pieces, total, sym_, weight_, pairs_,
                     options.threads >= 2 && std::thread::hardware_concurrency() >= 2);
@@ -56,6 +55,10 @@ class Run {
     initial.reserve(pairs_.index().size());
     for (const auto& [key, slot] : pairs_.index()) initial.push_back({pairs_[slot].count, PairFromKey(key)});
     LazyPairQueue queue(initial);
+    loop.NoteMemory("symbols", sym_.capacity() * sizeof(S));
+    loop.NoteMemory("position lists", pairs_.pool().bytes());
+    loop.NoteMemory("pair table", pairs_.bytes());
+    loop.NoteMemory("piece weights", weight_.bytes());
 
     // 3. The merge loop.
     for (step_ = 1; !loop.Done(); ++step_) {
@@ -98,8 +101,8 @@ class Run {
     return slot == kNone ? 0 : pairs_[slot].count;
   }
 
-  std::vector<Symbol> sym_;
-  std::vector<uint64_t> weight_;  // per piece
+  std::vector<S> sym_;
+  PieceWeights weight_;           // per symbol
   PairTable pairs_;
   MergeChanges changes_;
   LostScratch lost_;  // ApplyLost's scratch
@@ -110,7 +113,17 @@ class Run {
 class LinkedTrainer final : public Trainer {
  public:
   TrainResult Train(const WordCounts& counts, const TrainOptions& options) const override {
-    return Run().Train(counts, options);
+    uint64_t total = 0, longest = 0;
+    for (const WordCount& wc : counts) {
+      if (wc.word.size() < 2) continue;
+      total += wc.word.size();
+      longest = std::max<uint64_t>(longest, wc.word.size());
+    }
+    if (total >= kNone) {
+      Fail("the distinct pieces hold {} bytes; the linked trainer handles at most {}", total, kNone - 1);
+    }
+    if (longest <= ShortSymbol::kMaxPiece) return Run<ShortSymbol>().Train(counts, options);
+    return Run<Symbol>().Train(counts, options);
   }
 };
 

@@ -2,9 +2,10 @@
 // each pair's occurrence positions, and one merge's visit of those positions with its count changes
 // summed per neighbour token.
 //
-// The symbols: every distinct piece of two or more bytes, end to end. A symbol is 16 bytes (token,
-// prev and next links, its piece's index), so a visit reads one cache line per symbol and unlinks
-// the merged one in O(1).
+// The symbols: every distinct piece of two or more bytes, end to end. A symbol is its token and its
+// links to its neighbours (12 bytes, or 8 where every piece is at most 65,536 bytes: ShortSymbol),
+// so a visit reads one cache line per symbol and unlinks the merged one in O(1). The count of a
+// symbol's piece comes from runs of equal counts (PieceWeights), not from an index per symbol.
 //
 // A merge (a,b) -> z visits the recorded positions of (a,b), skips the stale ones, and notes the
 // count changes around each live occurrence of weight w, with x and y its neighbours: (x,a) -w and
@@ -35,22 +36,116 @@ namespace bpe::occurrences {
 inline constexpr uint32_t kNone = UINT32_MAX;  // no neighbour (a piece boundary); no slot
 inline constexpr TokenId kDead = UINT32_MAX;   // a symbol merged into its left neighbour
 
+// A symbol with its neighbours' indexes: 12 bytes, for pieces of any length.
 struct Symbol {
   TokenId tok;
   uint32_t prev, next;  // kNone at the piece's ends
-  uint32_t word;        // index of its piece (for the piece's count)
+
+  static constexpr uint64_t kMaxPiece = UINT32_MAX;
+  uint32_t Prev(uint32_t) const { return prev; }
+  uint32_t Next(uint32_t) const { return next; }
+  void SetPrev(uint32_t, uint32_t p) { prev = p; }
+  void SetNext(uint32_t, uint32_t n) { next = n; }
 };
 
-// Lays out a piece (index w) as symbols from sym[at], linked to each other only.
-inline void LayOut(std::vector<Symbol>& sym, std::string_view piece, uint32_t at, uint32_t w) {
+// A symbol with its neighbours' distances in 16 bits: 8 bytes, for pieces of up to 65,536 bytes
+// (a neighbour is in the same piece). The pieces of text (words, numbers, runs of spaces) are all
+// that short, and the symbols are most of a trainer's memory on web-like text: 1.2 GB against 1.8
+// for the 150 million symbols of the 15 million pieces of 1 GB of it.
+struct ShortSymbol {
+  TokenId tok;
+  uint16_t back, ahead;  // 0 at the piece's ends
+
+  static constexpr uint64_t kMaxPiece = 65536;
+  uint32_t Prev(uint32_t i) const { return back == 0 ? kNone : i - back; }
+  uint32_t Next(uint32_t i) const { return ahead == 0 ? kNone : i + ahead; }
+  void SetPrev(uint32_t i, uint32_t p) { back = p == kNone ? 0 : static_cast<uint16_t>(i - p); }
+  void SetNext(uint32_t i, uint32_t n) { ahead = n == kNone ? 0 : static_cast<uint16_t>(n - i); }
+};
+
+// Lays out a piece as symbols from sym[at], linked to each other only.
+template <typename S>
+void LayOut(std::vector<S>& sym, std::string_view piece, uint32_t at) {
   for (uint32_t i = 0; i < piece.size(); ++i) {
-    sym[at + i] = {static_cast<uint8_t>(piece[i]), i == 0 ? kNone : at + i - 1,
-                   i + 1 == piece.size() ? kNone : at + i + 1, w};
+    S& s = sym[at + i];
+    s.tok = static_cast<uint8_t>(piece[i]);
+    s.SetPrev(at + i, i == 0 ? kNone : at + i - 1);
+    s.SetNext(at + i, i + 1 == piece.size() ? kNone : at + i + 1);
   }
 }
 
-// The pairs' position lists. A list is a block of 32-bit entries with a power-of-two capacity; a
-// full one moves to a block twice as large. Blocks of up to kPooledMax entries are cut from 4 MiB
+// The weight (count) of the piece a symbol belongs to, without an index per symbol. The pieces are
+// laid out by count, largest first (OrderByCount), so the symbols of equal weight form runs: one
+// run a distinct count, a few tens of thousands on web-like text with millions of pieces, most of
+// the symbols in the few runs of the rarest counts. A symbol's run is found from a table of the run
+// each block of 2^kBlockShift symbols starts in, and among the runs that start in its block (one in
+// nearly every block; dozens where the most frequent pieces lie, each its own run) by binary
+// search. The tables take 1/64 byte a symbol and a few hundred kilobytes, where an index per
+// symbol took 4 bytes of every byte of the pieces (600 MB for the 15 million pieces of 1 GB of
+// web-like text) and a weight per piece was a cache miss at every occurrence visited. The cost is
+// in instructions: on gutenberg5 (32,000 pieces, all in the caches) training takes 9% more of them
+// than with an index per symbol (the order by count, the search, the 16-bit links); blocks of 8 or
+// 1024 symbols counted the same.
+class PieceWeights {
+ public:
+  // Adds a piece of `weight` whose symbols start at `at` (pieces are added in layout order).
+  void Add(uint32_t at, uint64_t weight) {
+    if (weight_.empty() || weight_.back() != weight) {
+      start_.push_back(at);
+      weight_.push_back(weight);
+    }
+  }
+  // After the last piece: `symbols` in all.
+  void Finish(uint64_t symbols) {
+    start_.push_back(static_cast<uint32_t>(symbols));  // the end of the last run
+    block_.assign((symbols >> kBlockShift) + 2, 0);
+    size_t run = 0;
+    for (size_t b = 0; b < block_.size(); ++b) {
+      const uint64_t first = uint64_t{b} << kBlockShift;
+      while (run + 1 < weight_.size() && start_[run + 1] <= first) ++run;
+      block_[b] = static_cast<uint32_t>(run);
+    }
+  }
+  size_t bytes() const {
+    return start_.capacity() * sizeof(uint32_t) + weight_.capacity() * sizeof(uint64_t) + block_.capacity() * sizeof(uint32_t);
+  }
+  uint64_t Of(uint32_t symbol) const {
+    const size_t b = symbol >> kBlockShift;
+    uint32_t lo = block_[b], hi = block_[b + 1];  // the run is in [lo, hi]
+    while (lo < hi) {
+      const uint32_t mid = (lo + hi + 1) / 2;
+      if (start_[mid] <= symbol) lo = mid; else hi = mid - 1;
+    }
+    return weight_[lo];
+  }
+
+ private:
+  static constexpr int kBlockShift = 8;
+  std::vector<uint32_t> start_;   // per run: its first symbol; then the end of the last
+  std::vector<uint64_t> weight_;  // per run
+  std::vector<uint32_t> block_;   // per block of symbols: the run its first symbol is in
+};
+
+// Orders pieces by count, largest first (for PieceWeights' runs): a counting sort by count up to
+// 2^16, and std::sort for the few larger counts. Pieces of equal count keep their order.
+inline void OrderByCount(std::vector<const WordCount*>& pieces) {
+  constexpr uint64_t kBuckets = uint64_t{1} << 12;  // bucket kBuckets - 1: counts from there up
+  std::vector<size_t> start(kBuckets + 1, 0);
+  auto bucket = [&](const WordCount* wc) { return kBuckets - 1 - std::min(wc->count, kBuckets - 1); };
+  for (const WordCount* wc : pieces) ++start[bucket(wc) + 1];
+  for (size_t b = 0; b < kBuckets; ++b) start[b + 1] += start[b];
+  std::vector<const WordCount*> ordered(pieces.size());
+  for (const WordCount* wc : pieces) ordered[start[bucket(wc)]++] = wc;
+  // Bucket 0 (the counts from kBuckets - 1 up) is first: its own order by count.
+  const size_t large = start[0];
+  std::stable_sort(ordered.begin(), ordered.begin() + static_cast<ptrdiff_t>(large),
+                   [](const WordCount* a, const WordCount* b) { return a->count > b->count; });
+  pieces.swap(ordered);
+}
+
+// The pairs' position lists. A list is a block of 32-bit entries with a power-of-two capacity (or
+// the exact size it was reserved at, when larger than a pooled block); a full one moves to a block
+// twice as large. Blocks of up to kPooledMax entries are cut from 4 MiB
 // segments, and a freed one goes on the free list of its size for the next list of that size;
 // larger blocks are allocated one by one, so that the memory of a huge list (one long piece) goes
 // back to malloc for any size when it is freed. One std::vector per pair cost a malloc, a copy into
@@ -74,18 +169,26 @@ class PositionPool {
 
   // Appends `position` to `list`.
   void Push(List& list, uint32_t position) {
-    if (list.size == list.capacity) Move(list, list.capacity == 0 ? kSmallest : 2 * list.capacity);
+    if (list.size == list.capacity) {
+      const uint32_t c = list.capacity;
+      Move(list, c == 0 ? kSmallest : c <= kLargest / 2 ? 2 * c : c < kLargest ? kLargest : 0);
+    }
     list.data[list.size++] = position;
   }
-  // Gives `list` (emptied) a block for at least n entries.
+  // Gives `list` (emptied) a block for at least n entries: exactly n when that is more than
+  // kPooledMax (the first lists, of byte pairs, are built at their final sizes: a power of two
+  // would leave a third of their memory unused on average).
   void Reserve(List& list, uint32_t n) {
     Free(list);
-    Move(list, n > kLargest ? 0 : std::max(kSmallest, std::bit_ceil(n)));
+    Move(list, n > kLargest ? 0 : n > kPooledMax ? n : std::max(kSmallest, std::bit_ceil(n)));
   }
+  // Bytes held: the segments (used or free) and the larger blocks.
+  size_t bytes() const { return bytes_; }
   void Free(List& list) {
     if (list.capacity > kPooledMax) {
       large_.erase(list.data);
       delete[] list.data;
+      bytes_ -= size_t{list.capacity} * sizeof(uint32_t);
     } else if (list.capacity != 0) {
       free_[std::countr_zero(list.capacity)].push_back(list.data);
     }
@@ -98,7 +201,8 @@ class PositionPool {
   static constexpr uint32_t kPooledMax = uint32_t{1} << 14;
   static constexpr size_t kSegment = size_t{1} << 20;  // entries
 
-  // Moves `list` to a new block of `capacity` entries (a power of two, at most kLargest; 0: more).
+  // Moves `list` to a new block of `capacity` entries (a power of two, or more than kPooledMax; at
+  // most kLargest; 0: more).
   void Move(List& list, uint32_t capacity) {
     if (capacity == 0) Fail("a pair has more than 2^31 recorded positions; this trainer handles fewer");
     uint32_t* block;
@@ -106,12 +210,14 @@ class PositionPool {
       large_.reserve(large_.size() + 1);  // so that the insert below cannot throw and leak the block
       block = new uint32_t[capacity];
       large_.insert(block);
+      bytes_ += size_t{capacity} * sizeof(uint32_t);
     } else if (std::vector<uint32_t*>& free = free_[std::countr_zero(capacity)]; !free.empty()) {
       block = free.back();
       free.pop_back();
     } else {
       if (segment_left_ < capacity) {
         segments_.push_back(std::make_unique_for_overwrite<uint32_t[]>(kSegment));
+        bytes_ += kSegment * sizeof(uint32_t);
         segment_next_ = segments_.back().get();
         segment_left_ = kSegment;
       }
@@ -126,6 +232,7 @@ class PositionPool {
   }
 
   std::vector<std::unique_ptr<uint32_t[]>> segments_;
+  size_t bytes_ = 0;  // of the segments and the larger blocks
   uint32_t* segment_next_ = nullptr;  // the unused rest of the last segment
   size_t segment_left_ = 0;
   std::array<std::vector<uint32_t*>, 15> free_;  // by log2 of the capacity: free pooled blocks
@@ -182,6 +289,12 @@ class PairTable {
     return list;
   }
   PositionPool& pool() { return pool_; }
+  const PositionPool& pool() const { return pool_; }
+  // Bytes of the index and the slots (the position lists are the pool's).
+  size_t bytes() const {
+    return index_.bucket_count() * (sizeof(std::pair<uint64_t, uint32_t>) + 1) + slots_.capacity() * sizeof(PairData) +
+           keys_.capacity() * sizeof(uint64_t) + free_.capacity() * sizeof(uint32_t);
+  }
   PairData& operator[](uint32_t slot) { return slots_[slot]; }
   const PairData& operator[](uint32_t slot) const { return slots_[slot]; }
   uint64_t key(uint32_t slot) const { return keys_[slot]; }
@@ -198,23 +311,26 @@ class PairTable {
   PositionPool pool_;
 };
 
-// Lays out `pieces` (each of two or more bytes, `bytes` in all) in `sym` with their counts in
-// `weight` (piece i is index i), and fills `table` (empty) with their pairs: counts and positions,
-// ascending. The pairs are of bytes yet, so they are counted in an array indexed by the two bytes,
+// Orders `pieces` (each of two or more bytes, `bytes` in all) by count (OrderByCount), lays them
+// out in `sym` in that order with their counts in `weight`, and fills `table` (empty) with their
+// pairs: counts and positions, ascending. Merges do not depend on the order of the pieces, only on
+// the order of symbols within each. The pairs are of bytes yet, so they are counted in an array indexed by the two bytes,
 // and each position list gets a block of its final size before it is filled. The pairs are read
 // from the pieces' bytes, not the symbols, so with `two_threads` one thread lays out the symbols
 // while the calling thread builds the pair table.
-inline void BuildFirstPairs(const std::vector<const WordCount*>& pieces, uint64_t bytes, std::vector<Symbol>& sym,
-                            std::vector<uint64_t>& weight, PairTable& table, bool two_threads = false) {
+template <typename S>
+void BuildFirstPairs(std::vector<const WordCount*>& pieces, uint64_t bytes, std::vector<S>& sym,
+                            PieceWeights& weight, PairTable& table, bool two_threads = false) {
+  OrderByCount(pieces);
   auto lay_out = [&] {
     sym.resize(bytes);
-    weight.resize(pieces.size());
     uint32_t at = 0;
-    for (uint32_t w = 0; w < pieces.size(); ++w) {
-      LayOut(sym, pieces[w]->word, at, w);
-      weight[w] = pieces[w]->count;
-      at += static_cast<uint32_t>(pieces[w]->word.size());
+    for (const WordCount* wc : pieces) {
+      LayOut(sym, wc->word, at);
+      weight.Add(at, wc->count);
+      at += static_cast<uint32_t>(wc->word.size());
     }
+    weight.Finish(bytes);
   };
   auto build_pairs = [&] {
     struct First {
@@ -283,7 +399,7 @@ class Changes {
       shift_ = 64 - std::countr_zero(size);
     }
   }
-  Change& At(TokenId t) {
+  [[gnu::always_inline]] Change& At(TokenId t) {
     const size_t mask = keys_.size() - 1;
     for (size_t i = (t * 0x9E3779B97F4A7C15ULL) >> shift_;; i = (i + 1) & mask) {
       if (keys_[i] == t) return values_[i];
@@ -335,7 +451,8 @@ inline constexpr size_t kPrefetchAhead = 16;
 // occurrence of this merge made the left neighbour z ("abab"), the pair that loses is (z,a), a new
 // pair, so its change goes to (z,a)'s entry instead. Visited left to right, the right neighbour is
 // never one this merge made; the (b,z) case keeps the sums right for any order all the same.
-inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_t>& weight,
+template <typename S>
+void VisitOccurrences(std::vector<S>& sym, const PieceWeights& weight,
                              std::span<uint32_t> where, Pair pair, TokenId z,
                              PairTable& table, MergeChanges& changes) {
   const TokenId a = pair.left, b = pair.right;
@@ -357,35 +474,34 @@ inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_
     table.AddPosition(c.slot, position);
   };
   // The positions are ascending but far apart (a pair's occurrences are spread over the pieces),
-  // so nearly every symbol, and its piece's weight, is a cache miss the hardware prefetcher cannot
-  // foresee. The visit asks for the symbols kPrefetchAhead positions ahead (the first ones before
-  // it starts) and, half as far ahead, for the weight of a symbol asked for earlier, so that many
+  // so nearly every symbol is a cache miss the hardware prefetcher cannot foresee. The visit asks
+  // for the symbols kPrefetchAhead positions ahead (the first ones before it starts), so that many
   // misses are in flight at once.
   const size_t count = where.size();
   // An occurrence at i reads symbols i-1 to i+2, mostly (its neighbours are further away where
-  // symbols were merged into them): 64 bytes, on one or two cache lines, so the lines of i-1 and i+2
+  // symbols were merged into them): 48 bytes, on one or two cache lines, so the lines of i-1 and i+2
   // are asked for. The addresses are computed as integers: at the array's ends they lie outside it,
   // which a prefetch may (it never faults), but pointer arithmetic may not. Bounding them instead
   // took 1.14x the time (in-process, gutenberg93, vocab 30000), where prefetching i-1 and i+2
   // rather than i and i+1 took 0.91-0.93x.
   const uintptr_t symbols = reinterpret_cast<uintptr_t>(sym.data());
   auto prefetch_symbol = [&](size_t k) {
-    const uintptr_t s = symbols + where[k] * sizeof(Symbol);
-    __builtin_prefetch(reinterpret_cast<const void*>(s - sizeof(Symbol)), 1);
-    __builtin_prefetch(reinterpret_cast<const void*>(s + 2 * sizeof(Symbol)), 1);
+    const uintptr_t s = symbols + where[k] * sizeof(S);
+    __builtin_prefetch(reinterpret_cast<const void*>(s - sizeof(S)), 1);
+    __builtin_prefetch(reinterpret_cast<const void*>(s + 2 * sizeof(S)), 1);
   };
   for (size_t k = 0; k < std::min(count, kPrefetchAhead); ++k) prefetch_symbol(k);
   for (size_t k = 0; k < count; ++k) {
     if (k + kPrefetchAhead < count) prefetch_symbol(k + kPrefetchAhead);
-    if (k + kPrefetchAhead / 2 < count) __builtin_prefetch(&weight[sym[where[k + kPrefetchAhead / 2]].word]);
     const uint32_t i = where[k];
-    Symbol& si = sym[i];
-    if (si.tok != a || si.next == kNone) continue;  // stale: this symbol changed or was merged
-    const uint32_t j = si.next;
-    Symbol& sj = sym[j];
+    S& si = sym[i];
+    if (si.tok != a) continue;  // stale: this symbol changed or was merged
+    const uint32_t j = si.Next(i);
+    if (j == kNone) continue;
+    S& sj = sym[j];
     if (sj.tok != b) continue;
-    const uint64_t w = weight[si.word];
-    const uint32_t p = si.prev, n = sj.next;
+    const uint64_t w = weight.Of(i);
+    const uint32_t p = si.Prev(i), n = sj.Next(j);
     if (p != kNone) {
       const TokenId x = sym[p].tok;
       if (x != z) {
@@ -406,8 +522,8 @@ inline void VisitOccurrences(std::vector<Symbol>& sym, const std::vector<uint64_
     }
     si.tok = z;
     sj.tok = kDead;
-    si.next = n;
-    if (n != kNone) sym[n].prev = i;
+    si.SetNext(i, n);
+    if (n != kNone) sym[n].SetPrev(n, i);
   }
 }
 

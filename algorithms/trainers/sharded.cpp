@@ -58,7 +58,7 @@ struct alignas(kFalseSharingBytes) Shard {
   std::vector<const WordCount*> words;      // its pieces
   uint64_t bytes = 0;                       // their bytes: its symbols
   std::vector<Symbol> sym;                  // positions are indexes into it
-  std::vector<uint64_t> weight;             // per piece of the shard
+  PieceWeights weight;                      // per symbol of the shard
   PairTable pairs;                          // its pieces' pair counts and positions
   MergeChanges changes;                     // of the current merge
   LostScratch lost;                         // ApplyLost's scratch
@@ -124,6 +124,17 @@ class Run {
     Build(shards_[0]);
     if (!AwaitFollowers(1)) return;
     BuildQueue();
+    size_t symbols = 0, positions = 0, pairs = 0, weights = 0;
+    for (const Shard& shard : shards_) {
+      symbols += shard.sym.capacity() * sizeof(Symbol);
+      positions += shard.pairs.pool().bytes();
+      pairs += shard.pairs.bytes();
+      weights += shard.weight.bytes();
+    }
+    loop.NoteMemory("symbols", symbols);
+    loop.NoteMemory("position lists", positions);
+    loop.NoteMemory("pair tables", pairs);
+    loop.NoteMemory("piece weights", weights);
 
     uint32_t round = 0;  // merge rounds published
     while (!loop.Done()) {
