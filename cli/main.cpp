@@ -254,8 +254,9 @@ int List() {
 
 // Counts the distinct pieces of FILEs (or --corpus) as they stream in: memory holds the counts and
 // one block, not the text. Progress on stderr every 2 s.
+// `sorted`: by bytes (for a count table), or in any order (for a trainer: WordCounter::Finish).
 WordCounts CountInput(const Args& args, const PreTokenizer& pre, int threads, uint64_t* input_bytes,
-                      std::string_view purpose, uint64_t* table_bytes = nullptr) {
+                      std::string_view purpose, bool sorted, uint64_t* table_bytes = nullptr) {
   const auto start = std::chrono::steady_clock::now();
   const bool has_corpus = args.Has("--corpus");
   if (has_corpus == !args.positional().empty()) Fail("give either input FILEs or --corpus NAME");
@@ -274,7 +275,7 @@ WordCounts CountInput(const Args& args, const PreTokenizer& pre, int threads, ui
   *input_bytes = counter.bytes_seen();
   if (*input_bytes == 0) Fail("the input is empty: nothing to {}", purpose);
   if (table_bytes != nullptr) *table_bytes = counter.table_bytes();
-  return counter.Finish();
+  return counter.Finish(sorted);
 }
 
 // The count tables of train --counts, summed; their pre-tokenizer (they must agree).
@@ -304,7 +305,7 @@ int Count(const Args& args) {
   const int threads = static_cast<int>(args.Uint("--threads", DefaultThreads(), 1, kMaxThreads));
   const auto start = std::chrono::steady_clock::now();
   uint64_t input_bytes = 0;
-  const WordCounts counts = CountInput(args, pre.get(), threads, &input_bytes, "count");
+  const WordCounts counts = CountInput(args, pre.get(), threads, &input_bytes, "count", true);
   output.Write(SerializeCounts(counts, pre.name));
   fmt::print(stderr, "counted {} distinct pieces in {} bytes in {:.3f} s, peak RSS {:.0f} MB; wrote {}\n", counts.size(),
              input_bytes, Seconds(start), PeakRssBytes() / 1e6, output.is_stdout() ? "the table to standard output" : output.path());
@@ -340,7 +341,7 @@ int Train(const Args& args) {
     pretokenizer = counted;
   } else {
     counts = CountInput(args, FindPreTokenizer(pretokenizer).get(), options.threads, &input_bytes, "train on",
-                        &table_bytes);
+                        false, &table_bytes);
   }
 
   const double counting_s = Seconds(start);

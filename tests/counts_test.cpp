@@ -104,7 +104,7 @@ TEST(Counts, DocumentsAreCountedEachAsAWholeText) {
 // (runtime/piece_table.h), and loads 16 bytes at once where the text allows: pieces of every length
 // around those limits, with NUL and 0xFF bytes, at the very end of the text and of its chunks,
 // counted on 1-3 threads and streamed in blocks of odd sizes, equal a map of the pre-tokenizer's
-// pieces.
+// pieces, sorted or (Finish(false)) not.
 TEST(Counts, CountingEqualsAMapOfThePiecesAtEveryLength) {
   std::mt19937 rng(11);
   std::string text;
@@ -130,6 +130,12 @@ TEST(Counts, CountingEqualsAMapOfThePiecesAtEveryLength) {
       for (size_t at = 0, n = 1; at < text.size(); at += n, n = n * 7 % 5003 + 1) counter.Add(std::string_view(text).substr(at, n));
       EXPECT_GT(counter.table_bytes(), expected.size() * 24);
       EXPECT_EQ(counter.Finish(), expected);
+      // Unsorted (for a trainer): the same pieces and counts, in the tables' order.
+      WordCounter unsorted(pre, threads);
+      unsorted.Add(text);
+      WordCounts any_order = unsorted.Finish(false);
+      std::sort(any_order.begin(), any_order.end(), [](const WordCount& a, const WordCount& b) { return a.word < b.word; });
+      EXPECT_EQ(any_order, expected);
     }
   }
 }

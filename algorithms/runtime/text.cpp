@@ -272,6 +272,22 @@ WordCounts SortedCounts(const std::vector<const PieceTable*>& tables, int thread
   return counts;
 }
 
+// The tables' pieces and counts in the tables' order (no piece is in two tables), each table's
+// written by a thread of its own.
+WordCounts UnsortedCounts(const std::vector<const PieceTable*>& tables) {
+  std::vector<size_t> at(tables.size() + 1, 0);
+  for (size_t t = 0; t < tables.size(); ++t) at[t + 1] = at[t] + tables[t]->size();
+  WordCounts counts(at.back());
+  RunParallel(tables.size(), [&](size_t t) {
+    WordCount* out = counts.data() + at[t];
+    tables[t]->ForEachSlot([&](const PieceTable::Slot& s) {
+      out->word.assign(s.key.view());
+      (out++)->count = s.count;
+    });
+  });
+  return counts;
+}
+
 }  // namespace
 
 WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int threads) {
@@ -378,14 +394,14 @@ uint64_t WordCounter::table_bytes() const {
   return bytes;
 }
 
-WordCounts WordCounter::Finish() {
+WordCounts WordCounter::Finish(bool sorted) {
   if (!carry_.empty()) CountPrefix(carry_.size());
   carry_.clear();
   carry_.shrink_to_fit();
   CountScratch().swap(scratch_);
   std::vector<const PieceTable*> views;
   for (const auto& t : tables_) views.push_back(&t.value);
-  WordCounts counts = SortedCounts(views, threads_);
+  WordCounts counts = sorted ? SortedCounts(views, threads_) : UnsortedCounts(views);
   const size_t parts = tables_.size();
   tables_.clear();
   tables_.resize(parts);

@@ -23,8 +23,9 @@ std::vector<std::string_view> SplitAtSafeBoundaries(std::string_view text, const
                                                     size_t parts);
 
 // Distinct pieces with 64-bit counts, sorted by bytes (deterministic for any thread count).
-// Counts in parallel over `threads` chunks, each with its own hash table; then each thread takes one
-// range of the keys (cut at sampled keys), gathers its range from every table, sorts and sums it.
+// Counts on `threads` threads into one table per thread, each holding the pieces whose hash falls
+// in its part (text.cpp, runtime/piece_table.h); then each thread takes one range of the keys (cut
+// at sampled keys) from every table, sorts it and writes its part of the result.
 WordCounts CountWords(std::string_view text, const PreTokenizer& pre, int threads = 1);
 
 // Counts distinct pieces of a text that arrives in blocks (files read piece by piece, standard
@@ -42,8 +43,11 @@ class WordCounter {
   // HF's train_from_iterator and sentencepiece treat their sentences), after ending the text given
   // to Add so far. Spread over the threads by document; the views need live only during the call.
   void AddDocuments(std::span<const std::string_view> documents);
-  // Counts what is left and returns the counts, sorted by bytes.
-  WordCounts Finish();
+  // Counts what is left and returns the counts: sorted by bytes, or with `sorted` false in the
+  // tables' order, which depends on the thread count. A trainer's merges do not depend on the order
+  // of its counts, so `bpebench train` takes them unsorted: on web-like text the sort is a tenth of
+  // counting and more than its tables' memory again (text.cpp).
+  WordCounts Finish(bool sorted = true);
   uint64_t bytes_seen() const { return offset_ + carry_.size(); }
   // Bytes the counting tables hold now (the distinct pieces so far; runtime/piece_table.h).
   uint64_t table_bytes() const;

@@ -56,12 +56,11 @@ class Run {
     for (const auto& [key, slot] : pairs_.index()) initial.push_back({pairs_[slot].count, PairFromKey(key)});
     LazyPairQueue queue(initial);
     loop.NoteMemory("symbols", sym_.capacity() * sizeof(S));
-    loop.NoteMemory("position lists", pairs_.pool().bytes());
-    loop.NoteMemory("pair table", pairs_.bytes());
     loop.NoteMemory("piece weights", weight_.bytes());
+    loop.NoteMemory("position lists at the start", pairs_.pool().bytes());
 
     // 3. The merge loop.
-    for (step_ = 1; !loop.Done(); ++step_) {
+    while (!loop.Done()) {
       const auto best = queue.PopBest([&](Pair p) { return Live(PairKey(p)); });
       const TokenId z = loop.NextId();
       if (!loop.Accept(best.pair, best.count)) break;
@@ -69,6 +68,9 @@ class Run {
       for (const uint32_t slot : pushed_) queue.Push(pairs_[slot].count, PairFromKey(pairs_.key(slot)));
       pushed_.clear();
     }
+    loop.NoteMemory("position lists at the end", pairs_.pool().bytes());
+    loop.NoteMemory("pair table at the end", pairs_.bytes());
+    loop.NoteMemory("queue at the end", queue.bytes());
     return std::move(loop).Finish();
   }
 
@@ -84,15 +86,18 @@ class Run {
     // and the others are pushed on the queue, once each ((z,z) has an entry in both families).
     ApplyLost(pairs_, changes_, pair, lost_);
     ForEachGained(changes_, z, [&](uint64_t, uint32_t slot, uint64_t delta) { pairs_[slot].count += delta; });
-    ForEachGained(changes_, z, [&](uint64_t, uint32_t slot, uint64_t) {
-      PairData& d = pairs_[slot];
-      if (pairs_.released(slot) || d.pushed_in == step_) return;
-      if (d.count == 0) {
+    auto settle = [&](uint32_t slot) {
+      if (pairs_.released(slot)) return;
+      if (pairs_[slot].count == 0) {
         pairs_.Release(slot);
       } else {
-        d.pushed_in = step_;
         pushed_.push_back(slot);
       }
+    };
+    changes_.left_new.ForEach([&](TokenId, const Change& c) { settle(c.slot); });
+    const bool zz_left = changes_.left_new.Find(z) != nullptr;  // (z,z), settled once
+    changes_.right_new.ForEach([&](TokenId y, const Change& c) {
+      if (y != z || !zz_left) settle(c.slot);
     });
   }
 
@@ -107,7 +112,6 @@ class Run {
   MergeChanges changes_;
   LostScratch lost_;  // ApplyLost's scratch
   std::vector<uint32_t> pushed_;  // slots of the pairs whose count grew in this merge, once each
-  uint32_t step_ = 0;             // the merge being applied, from 1
 };
 
 class LinkedTrainer final : public Trainer {

@@ -241,8 +241,29 @@ class PositionPool {
 
 struct PairData {
   uint64_t count = 0;
-  uint32_t pushed_in = 0;  // the last merge step (1-based) that pushed it on the queue
   PositionPool::List positions;  // of its occurrences' left symbols, ascending; may hold stale ones
+};
+
+// An array that grows by chunks of 2^16 elements, which never move: no copy and no spare half when
+// it grows, where a std::vector doubles (at 1 GB of web-like text the pair table's slots reach
+// 11 million while the merges run, and a doubling would hold 1.5 times the old and new arrays).
+template <typename T>
+class ChunkedArray {
+ public:
+  size_t size() const { return size_; }
+  size_t bytes() const { return chunks_.size() * kChunk * sizeof(T) + chunks_.capacity() * sizeof(chunks_[0]); }
+  T& operator[](size_t i) { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  const T& operator[](size_t i) const { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  void push_back(const T& value) {
+    if (size_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<T[]>(kChunk));
+    (*this)[size_++] = value;
+  }
+
+ private:
+  static constexpr int kShift = 16;
+  static constexpr size_t kChunk = size_t{1} << kShift;
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  size_t size_ = 0;
 };
 
 // Pair -> slot -> PairData. Slots are reused after a pair goes.
@@ -254,7 +275,7 @@ class PairTable {
     if (made) {
       if (free_.empty()) {
         it->second = static_cast<uint32_t>(slots_.size());
-        slots_.emplace_back();
+        slots_.push_back({});
         keys_.push_back(key);
       } else {
         it->second = free_.back();
@@ -273,7 +294,6 @@ class PairTable {
     index_.erase(keys_[slot]);
     PairData& d = slots_[slot];
     d.count = 0;
-    d.pushed_in = 0;
     pool_.Free(d.positions);
     keys_[slot] = kNoKey;
     free_.push_back(slot);
@@ -292,8 +312,8 @@ class PairTable {
   const PositionPool& pool() const { return pool_; }
   // Bytes of the index and the slots (the position lists are the pool's).
   size_t bytes() const {
-    return index_.bucket_count() * (sizeof(std::pair<uint64_t, uint32_t>) + 1) + slots_.capacity() * sizeof(PairData) +
-           keys_.capacity() * sizeof(uint64_t) + free_.capacity() * sizeof(uint32_t);
+    return index_.bucket_count() * (sizeof(std::pair<uint64_t, uint32_t>) + 1) + slots_.bytes() + keys_.bytes() +
+           free_.capacity() * sizeof(uint32_t);
   }
   PairData& operator[](uint32_t slot) { return slots_[slot]; }
   const PairData& operator[](uint32_t slot) const { return slots_[slot]; }
@@ -305,8 +325,8 @@ class PairTable {
   static constexpr uint64_t kNoKey = UINT64_MAX;  // a free slot's key (no pair packs to it)
 
   boost::unordered_flat_map<uint64_t, uint32_t> index_;
-  std::vector<PairData> slots_;
-  std::vector<uint64_t> keys_;  // per slot: its pair's key, kNoKey when free
+  ChunkedArray<PairData> slots_;
+  ChunkedArray<uint64_t> keys_;  // per slot: its pair's key, kNoKey when free
   std::vector<uint32_t> free_;
   PositionPool pool_;
 };

@@ -54,6 +54,13 @@ class LazyPairQueue {
     }
   }
 
+  // Bytes held by the entries (for the trainers' memory report).
+  size_t bytes() const {
+    size_t b = heap_.capacity() * sizeof(Candidate) + buckets_.capacity() * sizeof(Bucket);
+    for (const Bucket& bucket : buckets_) b += bucket.bytes();
+    return b;
+  }
+
   // The best pair whose entry matches live(pair), its live count; {0, {}} when none is left.
   template <typename LiveCount>
   Candidate PopBest(LiveCount&& live) {
@@ -98,6 +105,7 @@ class LazyPairQueue {
   class Bucket {
    public:
     bool empty() const { return next_ == run_.size() && late_.empty(); }
+    size_t bytes() const { return (run_.capacity() + late_.capacity()) * sizeof(uint64_t); }
     void Push(uint64_t key) {
       if (!sorted_) {
         run_.push_back(key);

@@ -124,17 +124,15 @@ class Run {
     Build(shards_[0]);
     if (!AwaitFollowers(1)) return;
     BuildQueue();
-    size_t symbols = 0, positions = 0, pairs = 0, weights = 0;
+    size_t symbols = 0, positions = 0, weights = 0;
     for (const Shard& shard : shards_) {
       symbols += shard.sym.capacity() * sizeof(Symbol);
       positions += shard.pairs.pool().bytes();
-      pairs += shard.pairs.bytes();
       weights += shard.weight.bytes();
     }
     loop.NoteMemory("symbols", symbols);
-    loop.NoteMemory("position lists", positions);
-    loop.NoteMemory("pair tables", pairs);
     loop.NoteMemory("piece weights", weights);
+    loop.NoteMemory("position lists at the start", positions);
 
     uint32_t round = 0;  // merge rounds published
     while (!loop.Done()) {
@@ -180,6 +178,15 @@ class Run {
         }
       }
     }
+    size_t pairs = 0;
+    positions = 0;
+    for (const Shard& shard : shards_) {
+      positions += shard.pairs.pool().bytes();
+      pairs += shard.pairs.bytes();
+    }
+    loop.NoteMemory("position lists at the end", positions);
+    loop.NoteMemory("pair tables at the end", pairs);
+    loop.NoteMemory("queue at the end", queue_.bytes());
   }
 
   // Another thread: its shard, then one Apply per round until the leader stops. An error is
