@@ -247,7 +247,10 @@ TEST(Cli, TrainVerboseReportsThePeakByPhaseAndTheLargestStructures) {
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.err.find("train: peak RSS by the end of counting "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(", of the merge loop "), std::string::npos) << r.err;
-    for (const char* part : {"train: memory: counting tables ", "; word counts ", "; symbols ", "; position lists "}) {
+    // The trainer's own structures: `sharded` has a pair table per shard.
+    const std::string pairs = std::string(algorithm) == "sharded" ? "; pair tables at the end " : "; pair table at the end ";
+    for (const std::string& part : {std::string("train: memory: counting tables "), std::string("; word counts "),
+                                   std::string("; symbols "), std::string("; position lists at the start "), pairs}) {
       EXPECT_NE(r.err.find(part), std::string::npos) << algorithm << ": no '" << part << "' in " << r.err;
     }
   }

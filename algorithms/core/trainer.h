@@ -33,7 +33,8 @@ struct TrainOptions {
   std::function<void(const TrainProgress&)> progress;
   // Called (when set) by a trainer that no longer reads the counts once it has built its own tables,
   // before its merge loop: a caller that owns the counts may free them then (the CLI does: on web-like
-  // text they are 40-odd bytes of every distinct piece's share of the peak). `linked` calls it.
+  // text they are 40-odd bytes of every distinct piece's share of the peak). `linked` and `sharded`
+  // call it.
   std::function<void()> input_done;
 };
 

@@ -44,6 +44,9 @@ class Run {
       pieces.push_back(&wc);
       total += wc.word.size();
     }
+    if (total >= kNone) {
+      Fail("the distinct pieces hold {} bytes; the linked trainer handles at most {}", total, kNone - 1);
+    }
     // With 2 threads or more, one lays out the symbols while this one builds the pair table.
     BuildFirstPairs(pieces, total, sym_, weight_, pairs_,
                     options.threads >= 2 && std::thread::hardware_concurrency() >= 2);
@@ -117,16 +120,7 @@ class Run {
 class LinkedTrainer final : public Trainer {
  public:
   TrainResult Train(const WordCounts& counts, const TrainOptions& options) const override {
-    uint64_t total = 0, longest = 0;
-    for (const WordCount& wc : counts) {
-      if (wc.word.size() < 2) continue;
-      total += wc.word.size();
-      longest = std::max<uint64_t>(longest, wc.word.size());
-    }
-    if (total >= kNone) {
-      Fail("the distinct pieces hold {} bytes; the linked trainer handles at most {}", total, kNone - 1);
-    }
-    if (longest <= ShortSymbol::kMaxPiece) return Run<ShortSymbol>().Train(counts, options);
+    if (FitsShortSymbols(counts)) return Run<ShortSymbol>().Train(counts, options);
     return Run<Symbol>().Train(counts, options);
   }
 };

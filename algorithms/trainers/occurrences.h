@@ -63,6 +63,16 @@ struct ShortSymbol {
   void SetNext(uint32_t i, uint32_t n) { ahead = n == kNone ? 0 : static_cast<uint16_t>(n - i); }
 };
 
+// Whether every piece fits ShortSymbol's 16-bit links (the trainers then run on ShortSymbol, else on
+// Symbol). Each trainer dispatches on it itself: a function template over their runs (class
+// templates in anonymous namespaces of different files, of the same name) would be one weak
+// symbol for both, as GCC mangles it, and the linker would keep one trainer's run for both.
+inline bool FitsShortSymbols(const WordCounts& counts) {
+  uint64_t longest = 0;
+  for (const WordCount& wc : counts) longest = std::max<uint64_t>(longest, wc.word.size());
+  return longest <= ShortSymbol::kMaxPiece;
+}
+
 // Lays out a piece as symbols from sym[at], linked to each other only.
 template <typename S>
 void LayOut(std::vector<S>& sym, std::string_view piece, uint32_t at) {
@@ -83,7 +93,7 @@ void LayOut(std::vector<S>& sym, std::string_view piece, uint32_t at) {
 // search. The tables take 1/64 byte a symbol and a few hundred kilobytes, where an index per
 // symbol took 4 bytes of every byte of the pieces (600 MB for the 15 million pieces of 1 GB of
 // web-like text) and a weight per piece was a cache miss at every occurrence visited. The cost is
-// in instructions: on gutenberg5 (32,000 pieces, all in the caches) training takes 9% more of them
+// in instructions: on gutenberg5 (32,000 pieces, all in the caches) training took 9% more of them
 // than with an index per symbol (the order by count, the search, the 16-bit links); blocks of 8 or
 // 1024 symbols counted the same.
 class PieceWeights {

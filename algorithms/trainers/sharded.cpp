@@ -54,10 +54,11 @@ using namespace occurrences;
 
 // Padded to kFalseSharingBytes: the shards sit side by side in one vector and their threads write
 // them all through a merge.
-struct alignas(kFalseSharingBytes) Shard {
+template <typename S>
+struct alignas(kFalseSharingBytes) ShardOf {
   std::vector<const WordCount*> words;      // its pieces
   uint64_t bytes = 0;                       // their bytes: its symbols
-  std::vector<Symbol> sym;                  // positions are indexes into it
+  std::vector<S> sym;                       // positions are indexes into it
   PieceWeights weight;                      // per symbol of the shard
   PairTable pairs;                          // its pieces' pair counts and positions
   MergeChanges changes;                     // of the current merge
@@ -73,7 +74,11 @@ struct alignas(kFalseSharingBytes) Shard {
 // overrides it (the tests set 0 and a huge value, to take each path).
 constexpr size_t kParallelFrom = 64;
 
+// The state of one training run, with symbols of type S (occurrences.h).
+template <typename S>
 class Run {
+  using Shard = ShardOf<S>;
+
  public:
   TrainResult Train(const WordCounts& counts, const TrainOptions& options) {
     MergeLoop loop(options);
@@ -105,14 +110,14 @@ class Run {
     slots_.assign(parts, kNone);
     const char* env = std::getenv("BPEBENCH_SHARDED_PARALLEL_FROM");
     parallel_from_ = env != nullptr && *env != '\0' ? std::strtoull(env, nullptr, 10) : kParallelFrom;
-    RunParallel(parts, [&](size_t s) { s == 0 ? Lead(loop) : Follow(s); });
+    RunParallel(parts, [&](size_t s) { s == 0 ? Lead(loop, options) : Follow(s); });
     return std::move(loop).Finish();
   }
 
  private:
   // The calling thread: its shard, the queue and the rounds. Whatever way it leaves (done, an
   // error here, a follower's error), it tells the followers to stop, so RunParallel returns.
-  void Lead(MergeLoop& loop) {
+  void Lead(MergeLoop& loop, const TrainOptions& options) {
     struct StopFollowers {
       Run& run;
       ~StopFollowers() {
@@ -124,9 +129,12 @@ class Run {
     Build(shards_[0]);
     if (!AwaitFollowers(1)) return;
     BuildQueue();
+    // Every shard has its symbols: the counts are not read from here on.
+    for (Shard& shard : shards_) std::vector<const WordCount*>().swap(shard.words);
+    if (options.input_done) options.input_done();
     size_t symbols = 0, positions = 0, weights = 0;
     for (const Shard& shard : shards_) {
-      symbols += shard.sym.capacity() * sizeof(Symbol);
+      symbols += shard.sym.capacity() * sizeof(S);
       positions += shard.pairs.pool().bytes();
       weights += shard.weight.bytes();
     }
@@ -313,7 +321,8 @@ class Run {
 class ShardedTrainer final : public Trainer {
  public:
   TrainResult Train(const WordCounts& counts, const TrainOptions& options) const override {
-    return Run().Train(counts, options);
+    if (FitsShortSymbols(counts)) return Run<ShortSymbol>().Train(counts, options);
+    return Run<Symbol>().Train(counts, options);
   }
 };
 
