@@ -45,8 +45,9 @@ enum class StopReason {
 };
 std::string_view StopReasonText(StopReason reason);
 
-// One of a trainer's largest structures and the bytes it held when the trainer had built its
-// tables (for `bpebench train --verbose` and docs/performance.md's memory bound).
+// One of a trainer's largest structures and the bytes it held at the point its name says (when the
+// trainer had built its tables, or at the end of the merge loop), for `bpebench train --verbose`
+// and docs/performance.md's memory bound.
 struct MemoryUse {
   std::string what;
   uint64_t bytes = 0;

@@ -7,7 +7,7 @@
 // length and 16 bits of its hash; the table keeps its own copy of those bytes (an arena of 1 MiB
 // blocks, never moved), so the pointer stays good after the text that held it is gone.
 //
-// The slot of a key is found from its hash before it is added (Slot0, Prefetch), so a caller that
+// The slot of a key is found from its hash before it is added (Prefetch), so a caller that
 // adds many keys asks for their slots' cache lines some keys ahead: with millions of pieces the
 // table is gigabytes and every rare piece is a cache miss (text.cpp's counting does).
 #pragma once
@@ -45,7 +45,6 @@ struct PieceKey {
     return is_long() ? std::string_view(reinterpret_cast<const char*>(lo), size())
                      : std::string_view(reinterpret_cast<const char*>(this), size());
   }
-  bool operator==(const PieceKey&) const = default;
 };
 
 // The key of `piece` and its hash. `readable_end`: the bytes up to it may be read (so up to 16

@@ -89,8 +89,8 @@ class Run {
     // and the others are pushed on the queue, once each ((z,z) has an entry in both families).
     ApplyLost(pairs_, changes_, pair, lost_);
     ForEachGained(changes_, z, [&](uint64_t, uint32_t slot, uint64_t delta) { pairs_[slot].count += delta; });
+    // Each entry is a pair holding z, so ApplyLost released none of them.
     auto settle = [&](uint32_t slot) {
-      if (pairs_.released(slot)) return;
       if (pairs_[slot].count == 0) {
         pairs_.Release(slot);
       } else {

@@ -41,7 +41,6 @@ struct Symbol {
   TokenId tok;
   uint32_t prev, next;  // kNone at the piece's ends
 
-  static constexpr uint64_t kMaxPiece = UINT32_MAX;
   uint32_t Prev(uint32_t) const { return prev; }
   uint32_t Next(uint32_t) const { return next; }
   void SetPrev(uint32_t, uint32_t p) { prev = p; }
@@ -349,8 +348,8 @@ class PairTable {
 // from the pieces' bytes, not the symbols, so with `two_threads` one thread lays out the symbols
 // while the calling thread builds the pair table.
 template <typename S>
-void BuildFirstPairs(std::vector<const WordCount*>& pieces, uint64_t bytes, std::vector<S>& sym,
-                            PieceWeights& weight, PairTable& table, bool two_threads = false) {
+void BuildFirstPairs(std::vector<const WordCount*>& pieces, uint64_t bytes, std::vector<S>& sym, PieceWeights& weight,
+                     PairTable& table, bool two_threads = false) {
   OrderByCount(pieces);
   auto lay_out = [&] {
     sym.resize(bytes);
