@@ -239,6 +239,29 @@ std::string BlockScannerText(std::mt19937_64& rng, bool invalid) {
   return t;
 }
 
+// Text of other scripts for the block scanners, which classify Han and Hangul letters 16 bytes at a
+// time and other code points of several bytes one at a time: Han from both edges of the lead bytes
+// taken whole (U+4E00 E4 B8 80, U+9FFF E9 BF BF) and just outside them (U+4DC0, a symbol, E4 B7 80;
+// U+3400), Hangul inside and outside the lead bytes taken whole, kana (Lo, Lm, a mark, punctuation),
+// the ideographic space and NBSP in runs, Cyrillic and Greek capitals and small letters, title
+// case (U+01C5), modifier letters (U+02B0), Chinese punctuation, ASCII of both cases, digits and
+// contractions. With `invalid`, truncated sequences and stray continuation bytes too.
+std::string ScriptText(std::mt19937_64& rng, bool invalid) {
+  static const std::vector<std::string> units = {
+      "\xE4\xB8\x80", "\xE4\xBA\xBA", "\xE5\xBC\xB5", "\xE7\x8E\x84", "\xE9\xBF\xBF", "\xE4\xB7\x80",
+      "\xE3\x90\x80", "\xEA\xB0\x80", "\xEB\x8B\xA4", "\xEC\x95\x88", "\xED\x9E\xA3", "\xE3\x81\x82",
+      "\xE3\x83\xBC", "\xE3\x82\x99", "\xE3\x80\x82", "\xE3\x80\x80", "\xE3\x80\x80\xE3\x80\x80", "\xC2\xA0",
+      "\xD0\x91", "\xD0\xB1", "\xCE\xA9", "\xCF\x89", "\xC7\x85", "\xCA\xB0", "\xEF\xBC\x8C", "\xEF\xBC\x9A",
+      "\xE3\x80\x8C", "A", "b", "Zq", "'s", "'LL", "7", "12345", " ", " ", "\n", "\r\n", ".", "\t", "!\n/"};
+  static const std::vector<std::string> broken = {"\xE5\xBC", "\xE4\xB8", "\x80", "\xBF\xBF", "\xE3\x80", "\xC2"};
+  const size_t length = rng() % 700;
+  std::string t;
+  while (t.size() < length) {
+    t += invalid && rng() % 20 == 0 ? broken[rng() % broken.size()] : units[rng() % units.size()];
+  }
+  return t;
+}
+
 std::vector<std::string> PiecesByPieceEnd(const std::string& pre, std::string_view text) {
   std::vector<std::string> out;
   FindPreTokenizer(pre).get().ForEachPieceByPieceEnd(text, [&](std::string_view p) { out.emplace_back(p); });
@@ -251,8 +274,8 @@ TEST(BlockScanners, AgreeWithPcre2AndPieceEnd) {
   for (const char* pre : kBlockScanners) {
     ASSERT_TRUE(FindPreTokenizer(pre).get().has_block_scanner()) << pre;
     std::mt19937_64 rng(17);
-    for (int i = 0; i < 1500; ++i) {
-      const std::string t = BlockScannerText(rng, /*invalid=*/false);
+    for (int i = 0; i < 3000; ++i) {
+      const std::string t = i % 2 ? ScriptText(rng, /*invalid=*/false) : BlockScannerText(rng, /*invalid=*/false);
       SCOPED_TRACE(::testing::Message() << pre << ": text " << i << " of " << t.size() << " bytes");
       const auto pieces = Pieces(pre, t);
       ExpectSamePieces(pieces, PcrePieces(t, pre));
@@ -283,7 +306,9 @@ TEST(BlockScanners, AgreeWithPieceEndOnInvalidUtf8) {
     const std::string pre(info.name);
     std::mt19937_64 rng(19);
     for (int i = 0; i < 1500; ++i) {
-      const std::string t = i % 5 == 0 ? test::RandomBytes(rng, rng() % 400) : BlockScannerText(rng, /*invalid=*/true);
+      const std::string t = i % 5 == 0   ? test::RandomBytes(rng, rng() % 400)
+                            : i % 5 == 1 ? ScriptText(rng, /*invalid=*/true)
+                                         : BlockScannerText(rng, /*invalid=*/true);
       SCOPED_TRACE(::testing::Message() << pre << ": text " << i << " of " << t.size() << " bytes");
       const auto reference = PiecesByPieceEnd(pre, t);
       ExpectSamePieces(Pieces(pre, t), reference);
@@ -506,6 +531,20 @@ TEST(Unicode, DecodeIsStrict) {
   EXPECT_EQ(unicode::ClassOf(0x0663), unicode::kNumber);  // ARABIC-INDIC DIGIT THREE
   EXPECT_EQ(unicode::ClassOf(0x3000), unicode::kSpace);
   EXPECT_EQ(unicode::ClassOf(0x1F600), unicode::kOther);  // emoji
+}
+
+// The block scanners take every code point of these lead bytes as a letter of category Lo without
+// looking it up (block_scan.h): that must stay true of the tables (a new Unicode version, say).
+TEST(Unicode, LeadBytesTheBlockScannersTakeWholeAreLettersLo) {
+  auto check = [](uint32_t lo, uint32_t hi) {
+    for (uint32_t cp = lo; cp <= hi; ++cp) {
+      ASSERT_EQ(unicode::ClassOf(cp), unicode::kLetter) << fmt::format("U+{:04X}", cp);
+      ASSERT_EQ(unicode::CategoryOf(cp), unicode::kCatLo) << fmt::format("U+{:04X}", cp);
+    }
+  };
+  check(0x4E00, 0x9FFF);  // E4 B8..BF, E5..E9
+  check(0xB000, 0xCFFF);  // EB, EC
+  EXPECT_NE(unicode::CategoryOf(0x4DC0), unicode::kCatLo);  // E4 B7 80, just outside: a symbol
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 // Block scanning for the regex-style pre-tokenizers: 64 bytes of text classified at a time into bit
 // masks (letter, number, space, ...), from which a pre-tokenizer computes every piece start of the
 // block at once, and the driver (ScanBlocks) that turns starts into piece ends for
-// PreTokenizer::PieceEnds. A block that a White_Space code point of several bytes overlaps (rare in
-// text) goes to the pre-tokenizer's PieceEnd instead: the masks place a run's last code point on its
-// last byte. Used by gpt2.cpp and tiktoken_patterns.cpp; tests hold both to PieceEnd and PCRE2.
+// PreTokenizer::PieceEnds. A block whose masks cannot decide (a pre-tokenizer's starts function says
+// which) goes to the pre-tokenizer's PieceEnd instead. Text of every script takes the masks: ASCII 16
+// bytes a step, Han and Hangul letters too, other code points of several bytes one at a time. Used
+// by gpt2.cpp and tiktoken_patterns.cpp; tests hold both to PieceEnd and PCRE2.
 #pragma once
 
 #include <bit>
@@ -28,11 +29,30 @@ struct BlockMasks {
   uint64_t crlf = 0;        // '\r' and '\n' (a subset of space)
   uint64_t blank = 0;       // ' ', the one space that may prefix a piece
   uint64_t apostrophe = 0;  // where a contraction may start
-  uint64_t upper = 0;       // 'A'..'Z' (o200k splits words at case changes)
   uint64_t slash = 0;       // '/' (o200k lets it follow punctuation with line breaks)
-  bool multibyte_space = false;  // a White_Space code point of several bytes overlaps the block
-  bool nonascii_letter = false;  // a letter (or, when asked for, a mark) of several bytes does
+  // The bytes after the first of White_Space code points of several bytes (U+00A0, U+3000, ...):
+  // a mask rule that places a space run's last code point on its last byte moves it back over
+  // these to the code point's first byte (LastCodePoint).
+  uint64_t space_tail = 0;
+  // o200k's case classes. upper: Lu and Lt ('A'..'Z' always; letters of several bytes only with
+  // kCaseClasses), o200k's first class and not its second. both: Lm and Lo (kCaseClasses only),
+  // in both of its classes. The letters in neither are Ll, in its second class only.
+  uint64_t upper = 0, both = 0;
+  bool mark = false;  // kCaseClasses: a combining mark overlaps the block (\p{M}: in both classes, not \p{L})
 };
+
+// Whether a White_Space code point of several bytes straddles the block's start or end: its first
+// byte and its last are then in different blocks, which the mask rules cannot relate (the starts
+// functions hand such a block to PieceEnd).
+inline bool SpaceStraddles(const BlockMasks& m, const BlockMasks& after) { return ((m.space_tail | after.space_tail) & 1) != 0; }
+
+// Each space run's last code point as a bit on its first byte, from bits on the runs' last bytes.
+// For a block where no space code point straddles (SpaceStraddles): White_Space code points have at
+// most 3 bytes, so two steps back over their later bytes reach the first.
+inline uint64_t LastCodePoint(uint64_t last_bytes, const BlockMasks& m) {
+  for (int step = 0; step < 2; ++step) last_bytes = (last_bytes & ~m.space_tail) | ((last_bytes & m.space_tail) >> 1);
+  return last_bytes;
+}
 
 // ASCII bytes whose value is in [lo, lo + count), for 16 bytes: x - lo + 128, as a signed byte, is
 // below -128 + count exactly for those (and never for bytes >= 0x80).
@@ -47,8 +67,8 @@ inline uint64_t Bits(__m128i m) { return static_cast<uint32_t>(_mm_movemask_epi8
 // The masks of the block at base. Reads no byte past the text (the last block goes through a
 // zero-padded copy); positions past the end count as space, so a trailing whitespace run stays one
 // piece, as `\s+(?!\S)` makes it.
-// kFindMarks: also flag combining marks in nonascii_letter (o200k counts them with letters).
-template <bool kFindMarks = false>
+// kCaseClasses: also o200k's case classes of letters of several bytes (upper, both) and its marks.
+template <bool kCaseClasses = false>
 BlockMasks ClassifyBlock(std::string_view t, size_t base) {
   BlockMasks m;
   const size_t n = t.size();
@@ -61,6 +81,8 @@ BlockMasks ClassifyBlock(std::string_view t, size_t base) {
     p = padded;
   }
   uint64_t high = 0;
+  uint64_t tail = 0;  // 0x80..0xBF: a byte after a code point's first
+  uint64_t fast = 0;  // first bytes of 3-byte letters found here (Han, Hangul), see below
 #if defined(__SSE2__)
   for (int c = 0; c < 4; ++c) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * c));
@@ -76,12 +98,28 @@ BlockMasks ClassifyBlock(std::string_view t, size_t base) {
     m.slash |= Bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('/'))) << shift;
     high |= Bits(v) << shift;
   }
+  if (high) {
+    // Lead bytes that alone say "a letter of category Lo" when two continuation bytes follow:
+    // E5..E9 and E4 B8..BF (U+4E00..U+9FFF, the CJK Unified Ideographs), EB..EC (U+B000..U+CFFF,
+    // Hangul syllables). Chinese and Korean text is mostly these: no per-code-point work for them.
+    uint64_t lead_lo = 0, e4 = 0, b8 = 0;
+    for (int c = 0; c < 4; ++c) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * c));
+      const int shift = 16 * c;
+      tail |= Bits(_mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(0xC0)))) << shift;  // signed: 0x80..0xBF
+      lead_lo |= Bits(_mm_or_si128(InRange(v, static_cast<char>(0xE5), 5), InRange(v, static_cast<char>(0xEB), 2))) << shift;
+      e4 |= Bits(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xE4)))) << shift;
+      b8 |= Bits(InRange(v, static_cast<char>(0xB8), 8)) << shift;
+    }
+    fast = (lead_lo | (e4 & (b8 >> 1))) & (tail >> 1) & (tail >> 2);  // not at bits 62, 63: checked below
+  }
 #else
   for (int j = 0; j < 64; ++j) {
     const auto b = static_cast<uint8_t>(p[j]);
     const uint64_t bit = uint64_t{1} << j;
     if (b >= 0x80) {
       high |= bit;
+      if (b < 0xC0) tail |= bit;
       continue;
     }
     const unicode::CharClass c = unicode::kAsciiClass[b];
@@ -95,34 +133,39 @@ BlockMasks ClassifyBlock(std::string_view t, size_t base) {
     if (b == '/') m.slash |= bit;
   }
 #endif
-  // Non-ASCII bytes: the class of the code point each belongs to, as the scanner decodes it (a
-  // continuation byte belongs to the valid sequence that starts up to 3 bytes before it, maybe in
-  // the block before; otherwise it is an invalid byte on its own).
-  size_t covered = base;  // bytes before this are classified
-  while (high) {
-    const size_t pos = base + static_cast<size_t>(std::countr_zero(high));
-    high &= high - 1;
-    if (pos < covered) continue;
+  if (fast) {
+    const uint64_t bytes = fast | (fast << 1) | (fast << 2);
+    m.letter |= bytes;
+    if constexpr (kCaseClasses) m.both |= bytes;
+  }
+  // The other code points of several bytes, one at a time from their first bytes (a continuation
+  // byte is part of the valid sequence that starts up to 3 bytes before it, maybe in the block
+  // before; otherwise it is an invalid byte on its own, of no class, as is an invalid first byte).
+  for (uint64_t todo = (high & ~tail & ~fast) | (tail & 1); todo; todo &= todo - 1) {
+    const size_t pos = base + static_cast<size_t>(std::countr_zero(todo));
     size_t start = pos;
     while (start > 0 && pos - start < 3 && (static_cast<uint8_t>(t[start]) & 0xC0) == 0x80) --start;
     const unicode::Decoded d = unicode::Decode(t, start);
-    const bool valid = d.cp != unicode::kInvalid && start + d.length > pos;
-    const size_t end = valid ? start + d.length : pos + 1;
-    const unicode::CharClass c = valid ? unicode::ClassOf(d.cp) : unicode::kOther;
+    if (d.cp == unicode::kInvalid || start + d.length <= pos) continue;
+    const size_t end = start + d.length;
     const size_t last = end < base + 64 ? end : base + 64;
-    const uint64_t span = (last - pos == 64 ? ~uint64_t{0} : ((uint64_t{1} << (last - pos)) - 1)) << (pos - base);
+    const uint64_t span = ((uint64_t{1} << (last - pos)) - 1) << (pos - base);  // last - pos <= 4
+    const unicode::CharClass c = unicode::ClassOf(d.cp);
     if (c == unicode::kLetter) {
       m.letter |= span;
-      m.nonascii_letter = true;
-    } else if (kFindMarks && valid && c == unicode::kOther && unicode::CategoryOf(d.cp) == unicode::kCatMark) {
-      m.nonascii_letter = true;
-    }
-    if (c == unicode::kNumber) m.number |= span;
-    if (c == unicode::kSpace) {
+      if constexpr (kCaseClasses) {
+        const unicode::Category cat = unicode::CategoryOf(d.cp);
+        if (cat == unicode::kCatLu || cat == unicode::kCatLt) m.upper |= span;
+        if (cat == unicode::kCatLm || cat == unicode::kCatLo) m.both |= span;
+      }
+    } else if (c == unicode::kNumber) {
+      m.number |= span;
+    } else if (c == unicode::kSpace) {
       m.space |= span;
-      m.multibyte_space = true;
+      m.space_tail |= start == pos ? span & (span - 1) : span;  // all but the first byte
+    } else if constexpr (kCaseClasses) {
+      if (unicode::CategoryOf(d.cp) == unicode::kCatMark) m.mark = true;
     }
-    covered = end;
   }
   if (count < 64) m.space |= ~uint64_t{0} << count;
   return m;
@@ -162,7 +205,7 @@ inline void ClearStart(size_t base, size_t p, uint64_t& starts, Carry& out) {
 // piece not yet emitted starts (always a piece start), carry_in what the block before left. It
 // returns false to have the block scanned by pre.PieceEnd instead. Before the text, the scan sees a
 // line break (so nothing joins the first piece); after it, space (so a trailing run stays whole).
-template <bool kFindMarks = false, typename StartsFn>
+template <bool kCaseClasses = false, typename StartsFn>
 void ScanBlocks(std::string_view t, const PreTokenizer& pre, PreTokenizer::EndsSink sink, StartsFn&& starts_of) {
   const size_t n = t.size();
   size_t ends[128];
@@ -177,19 +220,18 @@ void ScanBlocks(std::string_view t, const PreTokenizer& pre, PreTokenizer::EndsS
   size_t piece = 0;
   BlockMasks before, block, after;
   before.space = before.crlf = uint64_t{1} << 63;
-  if (n > 0) block = ClassifyBlock<kFindMarks>(t, 0);
+  if (n > 0) block = ClassifyBlock<kCaseClasses>(t, 0);
   Carry carry;
   for (size_t base = 0; base < n; base += 64) {
     if (base + 64 < n) {
-      after = ClassifyBlock<kFindMarks>(t, base + 64);
+      after = ClassifyBlock<kCaseClasses>(t, base + 64);
     } else {
       after = BlockMasks{};
       after.space = ~uint64_t{0};
     }
     uint64_t starts = 0;
     Carry next;
-    const bool masks = !block.multibyte_space && !before.multibyte_space && !after.multibyte_space &&
-                       starts_of(t, base, before, block, after, piece, carry, next, starts);
+    const bool masks = starts_of(t, base, before, block, after, piece, carry, next, starts);
     if (!masks) {
       while (piece < base + 64 && piece < n) {
         const size_t end = pre.PieceEnd(t, piece);

@@ -15,8 +15,8 @@
 // Two forms of it. PieceEnd scans one piece, a code point at a time. PieceEnds, which ForEachPiece
 // uses, classifies 64 bytes at a time into bit masks and finds every piece start of the block from
 // them at once (Gpt2Starts), with no branch per byte or per piece; it falls back to PieceEnd on a
-// block that a White_Space code point of several bytes overlaps (rare in text), and the tests hold
-// it to PieceEnd and to PCRE2.
+// block whose edge a White_Space code point of several bytes crosses (rare in text), and the tests
+// hold it to PieceEnd and to PCRE2.
 #include "algorithms/core/pretokenizer.h"
 #include "algorithms/pretokenizers/unicode.h"
 #include "algorithms/pretokenizers/block_scan.h"
@@ -49,12 +49,12 @@ CharClass ClassBefore(std::string_view t, size_t p) {
   return start + length == p ? c : unicode::kOther;
 }
 
-// The piece starts of the block at base (block_scan.h has the arguments), for text with no
-// White_Space code point of several bytes:
+// The piece starts of the block at base (block_scan.h has the arguments); false (PieceEnd scans the
+// block) where a White_Space code point of several bytes crosses the block's edge:
 //   - a position starts a run of its class (letter, number, space, other) ...
 //   - ... except after a space run whose last byte is ' ': that space prefixes the piece there
 //     (` ?\p{L}+` and the like), so the piece starts at the space instead;
-//   - the last byte of a space run that something other than space follows starts a piece
+//   - the last code point of a space run that something other than space follows starts a piece
 //     (`\s+(?!\S)` leaves it out of the run);
 //   - a contraction ('s 't 're 've 'm 'll 'd) at a piece start is a piece: its letters do not start
 //     one, the byte after it does.
@@ -62,11 +62,12 @@ bool Gpt2Starts(std::string_view t, size_t base, const BlockMasks& before, const
                 const BlockMasks& after, size_t piece, const block_scan::Carry& in, block_scan::Carry& out,
                 uint64_t& starts) {
   using block_scan::Prev;
+  if (block_scan::SpaceStraddles(m, after)) return false;
   const uint64_t space_prev = Prev(m.space, before.space);
   const uint64_t run_start = (m.letter ^ Prev(m.letter, before.letter)) | (m.number ^ Prev(m.number, before.number)) |
                              (m.space ^ space_prev);
   const uint64_t after_blank = ~m.space & space_prev & Prev(m.blank, before.blank);
-  starts = (run_start & ~after_blank) | (m.space & ~block_scan::Next(m.space, after.space));
+  starts = (run_start & ~after_blank) | block_scan::LastCodePoint(m.space & ~block_scan::Next(m.space, after.space), m);
   starts = (starts & ~in.clear) | in.set;
   starts |= block_scan::BitAt(base, piece);
   for (uint64_t q = starts & m.apostrophe; q; q &= q - 1) {

@@ -117,10 +117,9 @@ size_t NextBit(uint64_t cur, uint64_t after, size_t j) {
 }
 
 // cl100k's (kO200k false) and o200k's piece starts in the block at base (block_scan.h has the
-// arguments), for text with no White_Space code point of several bytes. Classes: letter, number, space (with \r \n as a subset),
-// other. From the pattern, in mask form:
+// arguments). Classes: letter, number, space (with \r \n as a subset), other. From the pattern, in mask form:
 //   1. a run of one class starts a piece;
-//   2. a space run's last code point, when it is not \r or \n and something other than space
+//   2. a space run's last code point (LastCodePoint: its first byte), when it is not \r or \n and something other than space
 //      follows (\s+(?!\S)), starts a piece, and takes the next piece in when that is letters
 //      ([^\r\n\p{L}\p{N}]?\p{L}+) or, for ' ', other (` ?[^\s\p{L}\p{N}]+`);
 // then, in loops over the few places they concern:
@@ -129,10 +128,12 @@ size_t NextBit(uint64_t cur, uint64_t after, size_t j) {
 //   5. one code point of other (not after ' ') followed by letters is their prefix;
 //   6. numbers go in threes (\p{N}{1,3});
 //   7. a contraction at a piece start is a piece.
-// o200k differs in three places: words also split where a capital follows a small letter (1), a '/'
-// may follow the line breaks of 4, and a contraction ends the word before it instead of being a
+// o200k differs in three places: words also split where a capital follows a small letter (1: its
+// case classes, which BlockMasks holds for every letter), a '/' may follow the line breaks of 4, and a contraction ends the word before it instead of being a
 // piece (7).
-// Returns false where a loop would look past the next block (a space or number run that long).
+// Returns false where a loop would look past the next block (a space or number run that long), and
+// where the masks cannot tell (a space code point across the block's edge; for o200k, marks and a
+// capital after Lm or Lo).
 template <bool kO200k>
 bool TiktokenStarts(std::string_view t, size_t base, const block_scan::BlockMasks& before,
                   const block_scan::BlockMasks& m, const block_scan::BlockMasks& after, size_t piece,
@@ -147,15 +148,21 @@ bool TiktokenStarts(std::string_view t, size_t base, const block_scan::BlockMask
   const uint64_t blank_prev = Prev(m.blank, before.blank);
   const uint64_t other_prev = ~(letter_prev | number_prev | space_prev);
   const uint64_t space_next = block_scan::Next(space, after.space);
+  if (block_scan::SpaceStraddles(m, after)) return false;
   // 1 and 2.
   uint64_t run_start = (letter ^ letter_prev) | (number ^ number_prev) | (space ^ space_prev);
   if constexpr (kO200k) {
-    // Words split where a capital follows a small letter (ASCII only: a block near a letter or mark
-    // of several bytes, whose case classes o200k's two word alternatives weigh, goes to PieceEnd).
-    if (before.nonascii_letter || m.nonascii_letter || after.nonascii_letter) return false;
+    // Words split where a capital (Lu, Lt: o200k's first class only) follows a letter of the second
+    // class (Ll, or Lm and Lo, which are in both): the first alternative's [LB]+ stops there, and no
+    // alternative splits a word elsewhere. Except after Lm or Lo: there the first alternative's
+    // greedy [UB]* may run on over the capitals and find its [LB]+ after them, or give back to the
+    // Lm or Lo, so where the piece ends depends on what follows (such a block goes to PieceEnd, as
+    // does one near a mark, which is in both classes without being a letter).
+    if (before.mark || m.mark || after.mark) return false;
+    if (m.upper & Prev(m.both, before.both)) return false;
     run_start |= m.upper & Prev(letter & ~m.upper, before.letter & ~before.upper);
   }
-  const uint64_t last_space = space & ~crlf & ~space_next;
+  const uint64_t last_space = block_scan::LastCodePoint(space & ~space_next, m) & ~crlf;
   const uint64_t taken = space_prev & ~crlf_prev & ~space & (letter | (other & blank_prev));
   starts = ((run_start | last_space) & ~taken & ~in.clear) | in.set;
   starts |= BitAt(base, piece);
@@ -287,7 +294,7 @@ class O200k final : public PreTokenizer {
   O200k() { block_scanner_ = true; }
 
   void PieceEnds(std::string_view t, EndsSink sink) const override {
-    block_scan::ScanBlocks</*kFindMarks=*/true>(t, *this, sink, TiktokenStarts<true>);
+    block_scan::ScanBlocks</*kCaseClasses=*/true>(t, *this, sink, TiktokenStarts<true>);
   }
 
   size_t PieceEnd(std::string_view t, size_t i) const override {
