@@ -525,7 +525,11 @@ BacktrackEncoder::Match BacktrackEncoder::LongestMatch(std::string_view piece, s
   const size_t rest = piece.size() - pos;
   Match best{static_cast<uint8_t>(piece[pos]), 1};
   if (rest == 1) return best;
-  if (probe_whole && rest <= kShortKeyMaxBytes) {
+  // Not where the rest starts with a character of 3 bytes (Han, kana, Hangul): there the rest is
+  // seldom one token (Chinese under cl100k_base: 13% of such probes), and the trie walk below, which
+  // finds that token too, costs less than the filter's and tables' cache misses on the other 87%
+  // (zh_sanguo 1.03-1.14x faster without the probe).
+  if (probe_whole && rest <= kShortKeyMaxBytes && (static_cast<uint8_t>(piece[pos]) & 0xF0) != 0xE0) {
     if (const TokenId t = FindWholePiece(piece.substr(pos)); t != kNone) {
       return Match{t, static_cast<uint32_t>(rest)};
     }
