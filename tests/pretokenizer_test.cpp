@@ -533,6 +533,22 @@ TEST(Unicode, DecodeIsStrict) {
   EXPECT_EQ(unicode::ClassOf(0x1F600), unicode::kOther);  // emoji
 }
 
+// FirstInvalidUtf8 skips ASCII 16 bytes at a time: the first bad byte is found at every offset, in
+// runs of ASCII of every length before it, with valid multi-byte characters on either side.
+TEST(Unicode, FirstInvalidUtf8AtEveryOffset) {
+  for (size_t at = 0; at < 70; ++at) {
+    for (const char* bad : {"\xFF", "\x80", "\xC3", "\xE4\xB8", "\xED\xA0\x80"}) {
+      std::string text(at, 'a');
+      if (at >= 20) text.replace(at - 20, 3, "\xE4\xB8\x89");
+      text += bad;
+      text += std::string(40, 'b') + "\xC3\xA9";
+      EXPECT_EQ(unicode::FirstInvalidUtf8(text), at) << at;
+      text.resize(at);
+      EXPECT_EQ(unicode::FirstInvalidUtf8(text + std::string(33, 'c')), at + 33) << at;
+    }
+  }
+}
+
 // The block scanners take every code point of these lead bytes as a letter of category Lo without
 // looking it up (block_scan.h): that must stay true of the tables (a new Unicode version, say).
 TEST(Unicode, LeadBytesTheBlockScannersTakeWholeAreLettersLo) {
