@@ -244,16 +244,19 @@ std::string BlockScannerText(std::mt19937_64& rng, bool invalid) {
 // taken whole (U+4E00 E4 B8 80, U+9FFF E9 BF BF) and just outside them (U+4DC0, a symbol, E4 B7 80;
 // U+3400), Hangul inside and outside the lead bytes taken whole, kana (Lo, Lm, a mark, punctuation),
 // the ideographic space and NBSP in runs, Cyrillic and Greek capitals and small letters, title
-// case (U+01C5), modifier letters (U+02B0), Chinese punctuation, ASCII of both cases, digits and
-// contractions. With `invalid`, truncated sequences and stray continuation bytes too.
+// case (U+01C5), modifier letters (U+02B0), Chinese punctuation, Devanagari letters and marks
+// (vowel signs, virama, anusvara) and a combining accent after letters and alone, ASCII of both
+// cases, digits and contractions. With `invalid`, truncated sequences and stray continuation bytes too.
 std::string ScriptText(std::mt19937_64& rng, bool invalid) {
   static const std::vector<std::string> units = {
       "\xE4\xB8\x80", "\xE4\xBA\xBA", "\xE5\xBC\xB5", "\xE7\x8E\x84", "\xE9\xBF\xBF", "\xE4\xB7\x80",
       "\xE3\x90\x80", "\xEA\xB0\x80", "\xEB\x8B\xA4", "\xEC\x95\x88", "\xED\x9E\xA3", "\xE3\x81\x82",
       "\xE3\x83\xBC", "\xE3\x82\x99", "\xE3\x80\x82", "\xE3\x80\x80", "\xE3\x80\x80\xE3\x80\x80", "\xC2\xA0",
       "\xD0\x91", "\xD0\xB1", "\xCE\xA9", "\xCF\x89", "\xC7\x85", "\xCA\xB0", "\xEF\xBC\x8C", "\xEF\xBC\x9A",
-      "\xE3\x80\x8C", "A", "b", "Zq", "'s", "'LL", "7", "12345", " ", " ", "\n", "\r\n", ".", "\t", "!\n/"};
-  static const std::vector<std::string> broken = {"\xE5\xBC", "\xE4\xB8", "\x80", "\xBF\xBF", "\xE3\x80", "\xC2"};
+      "\xE3\x80\x8C", "A", "b", "Zq", "'s", "'LL", "7", "12345", " ", " ", "\n", "\r\n", ".", "\t", "!\n/",
+      "\xE0\xA4\xAE\xE0\xA4\xBE", "\xE0\xA4\xA8\xE0\xA4\xB5", "\xE0\xA5\x8D", "\xE0\xA4\x82", "e\xCC\x81", "\xCC\x81"};
+  static const std::vector<std::string> broken = {"\xE5\xBC", "\xE4\xB8", "\x80", "\xBF\xBF", "\xE3\x80", "\xC2",
+                                                   "\xE0\x81\x81", "\xC1\x81", "\xED\xA0\x80", "\xF0\x9F\x98"};
   const size_t length = rng() % 700;
   std::string t;
   while (t.size() < length) {

@@ -38,7 +38,12 @@ struct BlockMasks {
   // kCaseClasses), o200k's first class and not its second. both: Lm and Lo (kCaseClasses only),
   // in both of its classes. The letters in neither are Ll, in its second class only.
   uint64_t upper = 0, both = 0;
-  bool mark = false;  // kCaseClasses: a combining mark overlaps the block (\p{M}: in both classes, not \p{L})
+  // kCaseClasses: combining marks (\p{M}), which o200k's word alternatives take in both classes
+  // though they are not \p{L}; they are in letter and both as well, which is what they are right
+  // after a letter (Indic vowel signs, accents written apart). Elsewhere (after a space, a digit,
+  // punctuation) the pattern may take one as punctuation: the starts function hands such a block to
+  // PieceEnd.
+  uint64_t mark = 0;
 };
 
 // Whether a White_Space code point of several bytes straddles the block's start or end: its first
@@ -141,20 +146,43 @@ BlockMasks ClassifyBlock(std::string_view t, size_t base) {
   // The other code points of several bytes, one at a time from their first bytes (a continuation
   // byte is part of the valid sequence that starts up to 3 bytes before it, maybe in the block
   // before; otherwise it is an invalid byte on its own, of no class, as is an invalid first byte).
-  for (uint64_t todo = (high & ~tail & ~fast) | (tail & 1); todo; todo &= todo - 1) {
+  uint64_t todo = (high & ~tail & ~fast) | (tail & 1);
+  if (todo == 0) {
+    if (count < 64) m.space |= ~uint64_t{0} << count;
+    return m;
+  }
+  const uint8_t* bmp = unicode::BmpTable();  // class in bits 0-1, category in bits 4-7
+  for (; todo; todo &= todo - 1) {
     const size_t pos = base + static_cast<size_t>(std::countr_zero(todo));
+    const auto b0 = static_cast<uint8_t>(t[pos]);
     size_t start = pos;
-    while (start > 0 && pos - start < 3 && (static_cast<uint8_t>(t[start]) & 0xC0) == 0x80) --start;
-    const unicode::Decoded d = unicode::Decode(t, start);
-    if (d.cp == unicode::kInvalid || start + d.length <= pos) continue;
-    const size_t end = start + d.length;
+    uint32_t cp = unicode::kInvalid, length = 1;
+    auto cont = [&](size_t k) { return k < n && (static_cast<uint8_t>(t[k]) & 0xC0) == 0x80; };
+    auto bits = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(t[k]) & 0x3F); };
+    if (b0 >= 0xC2 && b0 <= 0xDF && cont(pos + 1)) {  // 2 bytes (Latin, Greek, Cyrillic, Arabic, ...)
+      cp = ((b0 & 0x1Fu) << 6) | bits(pos + 1);
+      length = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF && cont(pos + 1) && cont(pos + 2)) {  // 3 bytes
+      cp = ((b0 & 0x0Fu) << 12) | (bits(pos + 1) << 6) | bits(pos + 2);
+      length = 3;
+      if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) cp = unicode::kInvalid;
+    } else {  // 4 bytes, a continuation byte at the block's start, or invalid
+      while (start > 0 && pos - start < 3 && (static_cast<uint8_t>(t[start]) & 0xC0) == 0x80) --start;
+      const unicode::Decoded d = unicode::Decode(t, start);
+      cp = d.cp;
+      length = d.length;
+    }
+    if (cp == unicode::kInvalid || start + length <= pos) continue;
+    const size_t end = start + length;
     const size_t last = end < base + 64 ? end : base + 64;
     const uint64_t span = ((uint64_t{1} << (last - pos)) - 1) << (pos - base);  // last - pos <= 4
-    const unicode::CharClass c = unicode::ClassOf(d.cp);
+    const uint8_t entry = cp < 0x10000 ? bmp[cp]
+                                       : static_cast<uint8_t>(unicode::ClassOf(cp) | (unicode::CategoryOf(cp) << 4));
+    const auto c = static_cast<unicode::CharClass>(entry & 3);
     if (c == unicode::kLetter) {
       m.letter |= span;
       if constexpr (kCaseClasses) {
-        const unicode::Category cat = unicode::CategoryOf(d.cp);
+        const auto cat = static_cast<unicode::Category>(entry >> 4);
         if (cat == unicode::kCatLu || cat == unicode::kCatLt) m.upper |= span;
         if (cat == unicode::kCatLm || cat == unicode::kCatLo) m.both |= span;
       }
@@ -164,7 +192,11 @@ BlockMasks ClassifyBlock(std::string_view t, size_t base) {
       m.space |= span;
       m.space_tail |= start == pos ? span & (span - 1) : span;  // all but the first byte
     } else if constexpr (kCaseClasses) {
-      if (unicode::CategoryOf(d.cp) == unicode::kCatMark) m.mark = true;
+      if ((entry >> 4) == unicode::kCatMark) {  // o200k's words: a letter of both classes (see mark)
+        m.mark |= span;
+        m.letter |= span;
+        m.both |= span;
+      }
     }
   }
   if (count < 64) m.space |= ~uint64_t{0} << count;

@@ -132,8 +132,8 @@ size_t NextBit(uint64_t cur, uint64_t after, size_t j) {
 // case classes, which BlockMasks holds for every letter), a '/' may follow the line breaks of 4, and a contraction ends the word before it instead of being a
 // piece (7).
 // Returns false where a loop would look past the next block (a space or number run that long), and
-// where the masks cannot tell (a space code point across the block's edge; for o200k, marks and a
-// capital after Lm or Lo).
+// where the masks cannot tell (a space code point across the block's edge; for o200k, a mark after
+// a non-letter and a capital after Lm, Lo or a mark).
 template <bool kO200k>
 bool TiktokenStarts(std::string_view t, size_t base, const block_scan::BlockMasks& before,
                   const block_scan::BlockMasks& m, const block_scan::BlockMasks& after, size_t piece,
@@ -156,10 +156,16 @@ bool TiktokenStarts(std::string_view t, size_t base, const block_scan::BlockMask
     // class (Ll, or Lm and Lo, which are in both): the first alternative's [LB]+ stops there, and no
     // alternative splits a word elsewhere. Except after Lm or Lo: there the first alternative's
     // greedy [UB]* may run on over the capitals and find its [LB]+ after them, or give back to the
-    // Lm or Lo, so where the piece ends depends on what follows (such a block goes to PieceEnd, as
-    // does one near a mark, which is in both classes without being a letter).
-    if (before.mark || m.mark || after.mark) return false;
+    // Lm or Lo, so where the piece ends depends on what follows (such a block goes to PieceEnd).
+    // Marks count as letters of both classes (BlockMasks::mark) where they follow a letter or a
+    // mark; a block near a mark after anything else (this block's or a neighbour's, whose masks
+    // the rules read too; at the block before's first byte, what came before is not known here)
+    // goes to PieceEnd.
     if (m.upper & Prev(m.both, before.both)) return false;
+    auto stray_marks = [](const block_scan::BlockMasks& x, uint64_t letter_before) {
+      return x.mark & ~Prev(x.letter, letter_before);
+    };
+    if (stray_marks(before, 0) || stray_marks(m, before.letter) || stray_marks(after, letter)) return false;
     run_start |= m.upper & Prev(letter & ~m.upper, before.letter & ~before.upper);
   }
   const uint64_t last_space = block_scan::LastCodePoint(space & ~space_next, m) & ~crlf;
