@@ -55,6 +55,7 @@ inline bool SpaceStraddles(const BlockMasks& m, const BlockMasks& after) { retur
 // For a block where no space code point straddles (SpaceStraddles): White_Space code points have at
 // most 3 bytes, so two steps back over their later bytes reach the first.
 inline uint64_t LastCodePoint(uint64_t last_bytes, const BlockMasks& m) {
+  if (m.space_tail == 0) return last_bytes;  // most blocks
   for (int step = 0; step < 2; ++step) last_bytes = (last_bytes & ~m.space_tail) | ((last_bytes & m.space_tail) >> 1);
   return last_bytes;
 }
@@ -103,7 +104,12 @@ BlockMasks ClassifyBlock(std::string_view t, size_t base) {
     m.slash |= Bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('/'))) << shift;
     high |= Bits(v) << shift;
   }
-  if (high) {
+  if (high && std::popcount(high) < 24) {  // a few: curly quotes in English, a word of another script
+    for (int c = 0; c < 4; ++c) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * c));
+      tail |= Bits(_mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(0xC0)))) << (16 * c);  // signed: 0x80..0xBF
+    }
+  } else if (high) {
     // Lead bytes that alone say "a letter of category Lo" when two continuation bytes follow:
     // E5..E9 and E4 B8..BF (U+4E00..U+9FFF, the CJK Unified Ideographs), EB..EC (U+B000..U+CFFF,
     // Hangul syllables). Chinese and Korean text is mostly these: no per-code-point work for them.
