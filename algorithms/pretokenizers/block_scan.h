@@ -1,10 +1,10 @@
 // Block scanning for the regex-style pre-tokenizers: 64 bytes of text classified at a time into bit
 // masks (letter, number, space, ...), from which a pre-tokenizer computes every piece start of the
 // block at once, and the driver (ScanBlocks) that turns starts into piece ends for
-// PreTokenizer::PieceEnds. A block whose masks cannot decide (a pre-tokenizer's starts function says
-// which) goes to the pre-tokenizer's PieceEnd instead. Text of every script takes the masks: ASCII 16
-// bytes a step, Han and Hangul letters too, other code points of several bytes one at a time. Used
-// by gpt2.cpp and tiktoken_patterns.cpp; tests hold both to PieceEnd and PCRE2.
+// PreTokenizer::PieceEnds. A block whose masks cannot decide (a pre-tokenizer's starts function
+// says which) goes to the pre-tokenizer's PieceEnd instead. Text of every script takes the masks:
+// ASCII 16 bytes a step, Han and Hangul letters too, other code points of several bytes one at a
+// time. Used by gpt2.cpp and tiktoken_patterns.cpp; tests hold both to PieceEnd and PCRE2.
 #pragma once
 
 #include <bit>
@@ -49,14 +49,18 @@ struct BlockMasks {
 // Whether a White_Space code point of several bytes straddles the block's start or end: its first
 // byte and its last are then in different blocks, which the mask rules cannot relate (the starts
 // functions hand such a block to PieceEnd).
-inline bool SpaceStraddles(const BlockMasks& m, const BlockMasks& after) { return ((m.space_tail | after.space_tail) & 1) != 0; }
+inline bool SpaceStraddles(const BlockMasks& m, const BlockMasks& after) {
+  return ((m.space_tail | after.space_tail) & 1) != 0;
+}
 
 // Each space run's last code point as a bit on its first byte, from bits on the runs' last bytes.
 // For a block where no space code point straddles (SpaceStraddles): White_Space code points have at
 // most 3 bytes, so two steps back over their later bytes reach the first.
 inline uint64_t LastCodePoint(uint64_t last_bytes, const BlockMasks& m) {
   if (m.space_tail == 0) return last_bytes;  // most blocks
-  for (int step = 0; step < 2; ++step) last_bytes = (last_bytes & ~m.space_tail) | ((last_bytes & m.space_tail) >> 1);
+  for (int step = 0; step < 2; ++step) {
+    last_bytes = (last_bytes & ~m.space_tail) | ((last_bytes & m.space_tail) >> 1);
+  }
   return last_bytes;
 }
 
@@ -104,10 +108,12 @@ BlockMasks ClassifyBlock(std::string_view t, size_t base) {
     m.slash |= Bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('/'))) << shift;
     high |= Bits(v) << shift;
   }
-  if (high && std::popcount(high) < 24) {  // a few: curly quotes in English, a word of another script
+  // Continuation bytes 0x80..0xBF: below 0xC0 as signed bytes, where ASCII is not.
+  const __m128i first_lead = _mm_set1_epi8(static_cast<char>(0xC0));
+  if (high && std::popcount(high) < 24) {  // a few: curly quotes in English, a foreign word
     for (int c = 0; c < 4; ++c) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * c));
-      tail |= Bits(_mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(0xC0)))) << (16 * c);  // signed: 0x80..0xBF
+      tail |= Bits(_mm_cmplt_epi8(v, first_lead)) << (16 * c);
     }
   } else if (high) {
     // Lead bytes that alone say "a letter of category Lo" when two continuation bytes follow:
@@ -117,8 +123,9 @@ BlockMasks ClassifyBlock(std::string_view t, size_t base) {
     for (int c = 0; c < 4; ++c) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * c));
       const int shift = 16 * c;
-      tail |= Bits(_mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(0xC0)))) << shift;  // signed: 0x80..0xBF
-      lead_lo |= Bits(_mm_or_si128(InRange(v, static_cast<char>(0xE5), 5), InRange(v, static_cast<char>(0xEB), 2))) << shift;
+      tail |= Bits(_mm_cmplt_epi8(v, first_lead)) << shift;
+      const __m128i han_hangul = _mm_or_si128(InRange(v, static_cast<char>(0xE5), 5), InRange(v, static_cast<char>(0xEB), 2));
+      lead_lo |= Bits(han_hangul) << shift;
       e4 |= Bits(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xE4)))) << shift;
       b8 |= Bits(InRange(v, static_cast<char>(0xB8), 8)) << shift;
     }

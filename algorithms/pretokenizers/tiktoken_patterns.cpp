@@ -117,11 +117,12 @@ size_t NextBit(uint64_t cur, uint64_t after, size_t j) {
 }
 
 // cl100k's (kO200k false) and o200k's piece starts in the block at base (block_scan.h has the
-// arguments). Classes: letter, number, space (with \r \n as a subset), other. From the pattern, in mask form:
+// arguments). Classes: letter, number, space (with \r \n as a subset), other. From the pattern, in
+// mask form:
 //   1. a run of one class starts a piece;
-//   2. a space run's last code point (LastCodePoint: its first byte), when it is not \r or \n and something other than space
-//      follows (\s+(?!\S)), starts a piece, and takes the next piece in when that is letters
-//      ([^\r\n\p{L}\p{N}]?\p{L}+) or, for ' ', other (` ?[^\s\p{L}\p{N}]+`);
+//   2. a space run's last code point (LastCodePoint: its first byte), when it is not \r or \n and
+//      something other than space follows (\s+(?!\S)), starts a piece, and takes the next piece in
+//      when that is letters ([^\r\n\p{L}\p{N}]?\p{L}+) or, for ' ', other (` ?[^\s\p{L}\p{N}]+`);
 // then, in loops over the few places they concern:
 //   3. a space run with \r or \n in it: \s*[\r\n]+ ends after the last of them, where a piece starts;
 //   4. \r and \n right after other join it ([\r\n]* after ` ?[^\s\p{L}\p{N}]+`);
@@ -129,8 +130,8 @@ size_t NextBit(uint64_t cur, uint64_t after, size_t j) {
 //   6. numbers go in threes (\p{N}{1,3});
 //   7. a contraction at a piece start is a piece.
 // o200k differs in three places: words also split where a capital follows a small letter (1: its
-// case classes, which BlockMasks holds for every letter), a '/' may follow the line breaks of 4, and a contraction ends the word before it instead of being a
-// piece (7).
+// case classes, which BlockMasks holds for every letter), a '/' may follow the line breaks of 4,
+// and a contraction ends the word before it instead of being a piece (7).
 // Returns false where a loop would look past the next block (a space or number run that long), and
 // where the masks cannot tell (a space code point across the block's edge; for o200k, a mark after
 // a non-letter and a capital after Lm, Lo or a mark).
