@@ -167,24 +167,12 @@ BlockMasks ClassifyBlock(std::string_view t, size_t base) {
   const uint8_t* bmp = unicode::BmpTable();  // class in bits 0-1, category in bits 4-7
   for (; todo; todo &= todo - 1) {
     const size_t pos = base + static_cast<size_t>(std::countr_zero(todo));
-    const auto b0 = static_cast<uint8_t>(t[pos]);
     size_t start = pos;
-    uint32_t cp = unicode::kInvalid, length = 1;
-    auto cont = [&](size_t k) { return k < n && (static_cast<uint8_t>(t[k]) & 0xC0) == 0x80; };
-    auto bits = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(t[k]) & 0x3F); };
-    if (b0 >= 0xC2 && b0 <= 0xDF && cont(pos + 1)) {  // 2 bytes (Latin, Greek, Cyrillic, Arabic, ...)
-      cp = ((b0 & 0x1Fu) << 6) | bits(pos + 1);
-      length = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF && cont(pos + 1) && cont(pos + 2)) {  // 3 bytes
-      cp = ((b0 & 0x0Fu) << 12) | (bits(pos + 1) << 6) | bits(pos + 2);
-      length = 3;
-      if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) cp = unicode::kInvalid;
-    } else {  // 4 bytes, a continuation byte at the block's start, or invalid
+    if (pos == base) {  // maybe a continuation byte of a code point from the block before
       while (start > 0 && pos - start < 3 && (static_cast<uint8_t>(t[start]) & 0xC0) == 0x80) --start;
-      const unicode::Decoded d = unicode::Decode(t, start);
-      cp = d.cp;
-      length = d.length;
     }
+    const unicode::Decoded d = unicode::Decode(t, start);
+    const uint32_t cp = d.cp, length = d.length;
     if (cp == unicode::kInvalid || start + length <= pos) continue;
     const size_t end = start + length;
     const size_t last = end < base + 64 ? end : base + 64;

@@ -85,8 +85,10 @@ struct Decoded {
   uint32_t length;  // bytes consumed, 1..4
 };
 
-// Strict decoding: no overlong forms, no surrogates, nothing above U+10FFFF.
-inline Decoded Decode(std::string_view s, size_t i) {
+// Strict decoding: no overlong forms, no surrogates, nothing above U+10FFFF. Always inlined: the
+// block scanners decode every code point of several bytes with it (a call each cost udhr59 2% more
+// instructions than inlining).
+[[gnu::always_inline]] inline Decoded Decode(std::string_view s, size_t i) {
   const auto b0 = static_cast<uint8_t>(s[i]);
   if (b0 < 0x80) return {b0, 1};
   const size_t left = s.size() - i;
